@@ -1,0 +1,27 @@
+//! Use cases. Each module is one use case (or a small family) with its own error
+//! type; they depend on the storage traits and the clock, never on a driver or
+//! on HTTP.
+
+pub mod health;
+pub mod installation;
+pub mod keys;
+pub mod security_log;
+pub mod transfer;
+
+use shengshi_domain::Clock;
+use shengshi_envelope::{Algorithm, KeyEncryptionKey};
+use shengshi_store::Store;
+use std::sync::Arc;
+
+pub use security_log::SecurityLog;
+
+/// What every use case may need, built once at start-up.
+#[derive(Clone, Debug)]
+pub struct Services {
+    pub store: Arc<dyn Store>,
+    pub clock: Arc<dyn Clock>,
+    pub kek: Arc<dyn KeyEncryptionKey>,
+    pub security_log: SecurityLog,
+    /// Algorithm for newly created data keys.
+    pub envelope_algorithm: Algorithm,
+}

@@ -1,0 +1,195 @@
+//! Backend-neutral export and import of a whole installation, as JSON Lines
+//! (format documented in docs/export-format.md).
+//!
+//! The first line is a header, then one record per line, then a trailer with the
+//! record count so that a truncated file is refused. Import writes the
+//! installation record last: a database whose import was interrupted has data
+//! but no installation, and start-up refuses it.
+
+use serde::{Deserialize, Serialize};
+use shengshi_domain::SecurityEvent;
+use shengshi_store::{Installation, Store, StoreError, StoredDataKey};
+use std::io::{BufRead, Write};
+
+pub const FORMAT: &str = "shengshi-export";
+pub const FORMAT_VERSION: u32 = 1;
+const PAGE: u32 = 500;
+
+#[derive(Debug, Serialize, Deserialize)]
+struct Header {
+    format: String,
+    version: u32,
+    /// The schema (highest migration) of the exporting database, for information.
+    schema: i64,
+    backend: String,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(tag = "record", rename_all = "snake_case")]
+enum Record {
+    Installation(Installation),
+    SecurityEvent(SecurityEvent),
+    DataKey(StoredDataKey),
+    End { records: u64 },
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum TransferError {
+    #[error("the database has no installation to export")]
+    NothingToExport,
+    #[error("the target database is not empty; import only into a new database")]
+    TargetNotEmpty,
+    #[error("line {line}: {reason}")]
+    BadInput { line: u64, reason: String },
+    #[error("the file ends before its trailer: it is truncated")]
+    Truncated,
+    #[error("the file has no installation record")]
+    NoInstallation,
+    #[error("cannot read or write the file: {0}")]
+    Io(#[from] std::io::Error),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub struct TransferReport {
+    pub records: u64,
+}
+
+/// Writes the whole installation to `out`.
+pub async fn export(
+    store: &dyn Store,
+    out: &mut dyn Write,
+) -> Result<TransferReport, TransferError> {
+    let installation = store
+        .installation()
+        .await?
+        .ok_or(TransferError::NothingToExport)?;
+    let header = Header {
+        format: FORMAT.into(),
+        version: FORMAT_VERSION,
+        schema: store.schema_status().await?.applied,
+        backend: store.backend().name().into(),
+    };
+    write_line(out, &header)?;
+    let mut records = 0u64;
+    write_line(out, &Record::Installation(installation))?;
+    records += 1;
+
+    let mut after_seq = 0;
+    loop {
+        let page = store.security_events(after_seq, PAGE).await?;
+        let Some(last) = page.last() else { break };
+        after_seq = last.seq;
+        for logged in page {
+            write_line(out, &Record::SecurityEvent(logged.event))?;
+            records += 1;
+        }
+    }
+
+    let mut after = None;
+    loop {
+        let page = store.data_keys(after, PAGE).await?;
+        let Some(last) = page.last() else { break };
+        after = Some(last.subject);
+        for key in page {
+            write_line(out, &Record::DataKey(key))?;
+            records += 1;
+        }
+    }
+    write_line(out, &Record::End { records })?;
+    out.flush()?;
+    Ok(TransferReport { records })
+}
+
+fn write_line<T: Serialize>(out: &mut dyn Write, value: &T) -> Result<(), TransferError> {
+    serde_json::to_writer(&mut *out, value).map_err(std::io::Error::from)?;
+    out.write_all(b"\n")?;
+    Ok(())
+}
+
+/// Reads an export into an empty, migrated database.
+pub async fn import(
+    store: &dyn Store,
+    input: &mut dyn BufRead,
+) -> Result<TransferReport, TransferError> {
+    if !store.is_empty().await? {
+        return Err(TransferError::TargetNotEmpty);
+    }
+    let mut lines = input.lines();
+    let mut line_no = 0u64;
+    let mut next_line =
+        |lines: &mut std::io::Lines<&mut dyn BufRead>| -> Result<Option<String>, TransferError> {
+            line_no += 1;
+            Ok(lines.next().transpose()?)
+        };
+    let bad = |line: u64, reason: String| TransferError::BadInput { line, reason };
+
+    let header_text = next_line(&mut lines)?.ok_or(TransferError::Truncated)?;
+    let header: Header =
+        serde_json::from_str(&header_text).map_err(|e| bad(1, format!("not a header: {e}")))?;
+    if header.format != FORMAT {
+        return Err(bad(
+            1,
+            format!("format is {:?}, expected {FORMAT:?}", header.format),
+        ));
+    }
+    if header.version != FORMAT_VERSION {
+        return Err(bad(
+            1,
+            format!(
+                "format version {} is not supported (this binary reads {FORMAT_VERSION})",
+                header.version
+            ),
+        ));
+    }
+
+    let mut installation = None;
+    let mut events = Vec::new();
+    let mut keys = Vec::new();
+    let mut records = 0u64;
+    let mut line = 1u64;
+    loop {
+        let Some(text) = next_line(&mut lines)? else {
+            return Err(TransferError::Truncated);
+        };
+        line += 1;
+        let record: Record = serde_json::from_str(&text).map_err(|e| bad(line, e.to_string()))?;
+        match record {
+            Record::Installation(i) => {
+                if installation.replace(i).is_some() {
+                    return Err(bad(line, "a second installation record".into()));
+                }
+            }
+            Record::SecurityEvent(e) => events.push(e),
+            Record::DataKey(k) => keys.push(k),
+            Record::End { records: expected } => {
+                if expected != records {
+                    return Err(bad(
+                        line,
+                        format!("trailer says {expected} records, the file has {records}"),
+                    ));
+                }
+                break;
+            }
+        }
+        records += 1;
+        if events.len() >= PAGE as usize {
+            store.append_security_events(&events).await?;
+            events.clear();
+        }
+        if keys.len() >= PAGE as usize {
+            store.insert_data_keys(&keys).await?;
+            keys.clear();
+        }
+    }
+    if next_line(&mut lines)?.is_some_and(|l| !l.trim().is_empty()) {
+        return Err(bad(line + 1, "data after the trailer".into()));
+    }
+    let installation = installation.ok_or(TransferError::NoInstallation)?;
+    store.append_security_events(&events).await?;
+    store.insert_data_keys(&keys).await?;
+    // Last, so that an interrupted import is recognisable (see the module comment).
+    store.create_installation(&installation).await?;
+    Ok(TransferReport { records })
+}

@@ -1,0 +1,12 @@
+//! Shengshi's domain: types and rules with no I/O.
+//!
+//! Nothing here touches a database, a socket or the system clock directly;
+//! the clock is a trait so that tests can set it.
+
+pub mod clock;
+pub mod id;
+pub mod security;
+
+pub use clock::{CivilDate, Clock, FixedClock, SystemClock, Timestamp};
+pub use id::{EventId, InstallationId, SubjectId};
+pub use security::{Actor, SecurityEvent, SecurityEventKind};

@@ -1,0 +1,122 @@
+//! The security event log: what happened to accounts, keys and configuration.
+//!
+//! Events are typed so that each kind carries exactly the details it needs and
+//! never a secret. The log is append-only (enforced by the stores as well).
+
+use crate::{EventId, SubjectId, Timestamp};
+use serde::{Deserialize, Serialize};
+
+/// Who caused an event.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Actor {
+    /// The platform itself (start-up, migrations, background jobs).
+    System,
+    /// An operator at the command line (`shengshi keys rotate`, `shengshi import`).
+    Operator,
+    /// A data subject acting for themselves.
+    Subject { id: SubjectId },
+    /// Someone not (yet) identified, such as a failed login.
+    Anonymous,
+}
+
+/// What happened. Names are stable: they are stored and exported.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum SecurityEventKind {
+    ServerStarted {
+        version: String,
+        mode: String,
+    },
+    MigrationsApplied {
+        from_version: i64,
+        to_version: i64,
+    },
+    /// The key-encryption key was checked against the installation's check value.
+    KeyEncryptionKeyVerified {
+        kek_id: String,
+    },
+    /// A new installation recorded which key-encryption key protects it.
+    KeyEncryptionKeyEnrolled {
+        kek_id: String,
+    },
+    DataKeyCreated {
+        subject: SubjectId,
+        algorithm: String,
+    },
+    /// Destroying a subject's data key erases every ciphertext made with it.
+    DataKeyDestroyed {
+        subject: SubjectId,
+    },
+    InstallationExported {
+        rows: u64,
+    },
+    InstallationImported {
+        rows: u64,
+    },
+    LoginSucceeded {
+        method: String,
+    },
+    LoginFailed {
+        method: String,
+        reason: String,
+    },
+    Lockout {
+        until: String,
+    },
+}
+
+impl SecurityEventKind {
+    /// The stable snake_case name stored beside the event.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::ServerStarted { .. } => "server_started",
+            Self::MigrationsApplied { .. } => "migrations_applied",
+            Self::KeyEncryptionKeyVerified { .. } => "key_encryption_key_verified",
+            Self::KeyEncryptionKeyEnrolled { .. } => "key_encryption_key_enrolled",
+            Self::DataKeyCreated { .. } => "data_key_created",
+            Self::DataKeyDestroyed { .. } => "data_key_destroyed",
+            Self::InstallationExported { .. } => "installation_exported",
+            Self::InstallationImported { .. } => "installation_imported",
+            Self::LoginSucceeded { .. } => "login_succeeded",
+            Self::LoginFailed { .. } => "login_failed",
+            Self::Lockout { .. } => "lockout",
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SecurityEvent {
+    pub id: EventId,
+    #[serde(with = "crate::security::millis")]
+    pub at: Timestamp,
+    pub actor: Actor,
+    pub event: SecurityEventKind,
+}
+
+impl SecurityEvent {
+    pub fn new(at: Timestamp, actor: Actor, event: SecurityEventKind) -> Self {
+        Self {
+            id: EventId::new(),
+            at,
+            actor,
+            event,
+        }
+    }
+}
+
+/// Serialises a [`Timestamp`] as milliseconds since the epoch.
+pub mod millis {
+    use crate::Timestamp;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(t: &Timestamp, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_i64(t.unix_millis())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Timestamp, D::Error> {
+        let ms = i64::deserialize(d)?;
+        Timestamp::from_unix_millis(ms)
+            .ok_or_else(|| serde::de::Error::custom("timestamp out of range"))
+    }
+}

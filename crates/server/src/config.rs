@@ -1,0 +1,705 @@
+//! Configuration: defaults → TOML file → SHENGSHI_* environment → command-line
+//! flags. Secrets can come from `*_FILE` variables; they are typed and never
+//! printed (Debug and `config show` redact them, including the password inside
+//! a database URL).
+
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+use shengshi_envelope::Algorithm;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+pub const ENV_PREFIX: &str = "SHENGSHI_";
+
+/// Every environment variable we read. Anything else with our prefix is
+/// probably a typo and is warned about.
+const KNOWN_ENV: &[&str] = &[
+    "SHENGSHI_CONFIG",
+    "SHENGSHI_MODE",
+    "SHENGSHI_LISTEN",
+    "SHENGSHI_PUBLIC_ORIGIN",
+    "SHENGSHI_DATA_DIR",
+    "SHENGSHI_DATABASE_URL",
+    "SHENGSHI_DATABASE_URL_FILE",
+    "SHENGSHI_KEK_FILE",
+    "SHENGSHI_ENVELOPE_ALGORITHM",
+    "SHENGSHI_LOG_FORMAT",
+    "SHENGSHI_LOG_LEVEL",
+    // Read by the test harness, not by the server.
+    "SHENGSHI_TEST_POSTGRES_URL",
+];
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    Development,
+    Production,
+}
+
+impl Mode {
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Development => "development",
+            Self::Production => "production",
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// A database URL. Its password is a secret: Debug and Display hide it.
+#[derive(Clone)]
+pub struct DatabaseUrl(SecretString);
+
+impl DatabaseUrl {
+    pub fn new(url: String) -> Self {
+        Self(SecretString::from(url))
+    }
+
+    pub fn expose(&self) -> &str {
+        self.0.expose_secret()
+    }
+
+    pub fn is_postgres(&self) -> bool {
+        let url = self.expose();
+        url.starts_with("postgres://") || url.starts_with("postgresql://")
+    }
+
+    pub fn is_sqlite(&self) -> bool {
+        self.expose().starts_with("sqlite:")
+    }
+
+    /// The URL with any password replaced by `***`.
+    pub fn redacted(&self) -> String {
+        match url::Url::parse(self.expose()) {
+            Ok(mut url) if url.password().is_some() => {
+                let _ = url.set_password(Some("***"));
+                url.to_string()
+            }
+            Ok(url) => url.to_string(),
+            Err(_) => "<unparseable URL>".to_owned(),
+        }
+    }
+}
+
+impl std::fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "DatabaseUrl({})", self.redacted())
+    }
+}
+
+impl std::fmt::Display for DatabaseUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.redacted())
+    }
+}
+
+/// The file layer. Unknown keys are errors, so a typo cannot silently fall back
+/// to a default.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileLayer {
+    mode: Option<Mode>,
+    listen: Option<String>,
+    public_origin: Option<String>,
+    data_dir: Option<PathBuf>,
+    database_url: Option<String>,
+    database_url_file: Option<PathBuf>,
+    kek_file: Option<PathBuf>,
+    envelope_algorithm: Option<String>,
+    log_format: Option<LogFormat>,
+    log_level: Option<String>,
+}
+
+/// Values given on the command line; they win over everything else.
+#[derive(Debug, Default, Clone)]
+pub struct Overrides {
+    pub config_file: Option<PathBuf>,
+    pub listen: Option<String>,
+    pub data_dir: Option<PathBuf>,
+    pub database_url: Option<String>,
+    pub demo: bool,
+}
+
+/// The effective configuration.
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub mode: Mode,
+    pub listen: SocketAddr,
+    /// The origin residents use. Development derives `http://localhost:PORT`.
+    pub public_origin: Option<url::Url>,
+    pub data_dir: PathBuf,
+    /// `None` means SQLite in the data directory.
+    pub database_url: Option<DatabaseUrl>,
+    /// `None` means `kek.key` in the data directory (development only).
+    pub kek_file: Option<PathBuf>,
+    pub envelope_algorithm: Algorithm,
+    pub log_format: LogFormat,
+    pub log_level: String,
+    pub demo: bool,
+    /// Where the values came from, for `config show`.
+    pub config_file: Option<PathBuf>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            mode: Mode::Development,
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            public_origin: None,
+            data_dir: PathBuf::from("shengshi-data"),
+            database_url: None,
+            kek_file: None,
+            envelope_algorithm: Algorithm::Aes256Gcm,
+            log_format: LogFormat::Text,
+            log_level: "info".to_owned(),
+            demo: false,
+            config_file: None,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {reason}")]
+    FileUnreadable { path: PathBuf, reason: String },
+    #[error("config file {path}, line {line}: {message}")]
+    FileInvalid {
+        path: PathBuf,
+        line: usize,
+        message: String,
+    },
+    #[error("{source_name}: {message}")]
+    InvalidValue {
+        source_name: String,
+        message: String,
+    },
+    #[error("cannot read {variable} file {path}: {reason}")]
+    SecretFileUnreadable {
+        variable: String,
+        path: PathBuf,
+        reason: String,
+    },
+    #[error("unsafe for production: {0}")]
+    UnsafeForProduction(String),
+}
+
+fn invalid(source_name: &str, message: impl Into<String>) -> ConfigError {
+    ConfigError::InvalidValue {
+        source_name: source_name.to_owned(),
+        message: message.into(),
+    }
+}
+
+impl Config {
+    /// Loads the configuration from every layer. `env` is passed in so tests do
+    /// not depend on the process environment. Returns the unknown SHENGSHI_*
+    /// variables too, for the caller to warn about once logging is up.
+    pub fn load(
+        env: &[(String, String)],
+        overrides: &Overrides,
+    ) -> Result<(Config, Vec<String>), ConfigError> {
+        let get = |name: &str| env.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
+        let mut config = Config::default();
+
+        // 1. the file
+        let file_path = overrides
+            .config_file
+            .clone()
+            .or_else(|| get("SHENGSHI_CONFIG").map(PathBuf::from));
+        if let Some(path) = &file_path {
+            let text = std::fs::read_to_string(path).map_err(|e| ConfigError::FileUnreadable {
+                path: path.clone(),
+                reason: e.to_string(),
+            })?;
+            let layer: FileLayer = toml::from_str(&text).map_err(|e| ConfigError::FileInvalid {
+                path: path.clone(),
+                line: e
+                    .span()
+                    .map(|s| text[..s.start.min(text.len())].lines().count().max(1))
+                    .unwrap_or(1),
+                message: e.message().to_owned(),
+            })?;
+            config.apply_file(layer, path)?;
+            config.config_file = Some(path.clone());
+        }
+
+        // 2. the environment
+        let source = |name: &str| format!("environment variable {name}");
+        if let Some(v) = get("SHENGSHI_MODE") {
+            config.mode = parse_mode(&v).ok_or_else(|| {
+                invalid(
+                    &source("SHENGSHI_MODE"),
+                    "expected development or production",
+                )
+            })?;
+        }
+        if let Some(v) = get("SHENGSHI_LISTEN") {
+            config.listen = parse_listen(&v).map_err(|m| invalid(&source("SHENGSHI_LISTEN"), m))?;
+        }
+        if let Some(v) = get("SHENGSHI_PUBLIC_ORIGIN") {
+            config.public_origin =
+                Some(parse_origin(&v).map_err(|m| invalid(&source("SHENGSHI_PUBLIC_ORIGIN"), m))?);
+        }
+        if let Some(v) = get("SHENGSHI_DATA_DIR") {
+            config.data_dir = PathBuf::from(v);
+        }
+        if let Some(v) = get("SHENGSHI_DATABASE_URL") {
+            config.database_url = Some(DatabaseUrl::new(v));
+        }
+        if let Some(path) = get("SHENGSHI_DATABASE_URL_FILE") {
+            config.database_url = Some(read_secret_file(
+                "SHENGSHI_DATABASE_URL_FILE",
+                Path::new(&path),
+            )?);
+        }
+        if let Some(v) = get("SHENGSHI_KEK_FILE") {
+            config.kek_file = Some(PathBuf::from(v));
+        }
+        if let Some(v) = get("SHENGSHI_ENVELOPE_ALGORITHM") {
+            config.envelope_algorithm = Algorithm::from_name(&v).ok_or_else(|| {
+                invalid(
+                    &source("SHENGSHI_ENVELOPE_ALGORITHM"),
+                    "expected aes-256-gcm or sm4-gcm",
+                )
+            })?;
+        }
+        if let Some(v) = get("SHENGSHI_LOG_FORMAT") {
+            config.log_format = match v.as_str() {
+                "text" => LogFormat::Text,
+                "json" => LogFormat::Json,
+                _ => {
+                    return Err(invalid(
+                        &source("SHENGSHI_LOG_FORMAT"),
+                        "expected text or json",
+                    ))
+                }
+            };
+        }
+        if let Some(v) = get("SHENGSHI_LOG_LEVEL") {
+            config.log_level = v;
+        }
+
+        // 3. the command line
+        if let Some(v) = &overrides.listen {
+            config.listen = parse_listen(v).map_err(|m| invalid("--listen", m))?;
+        }
+        if let Some(v) = &overrides.data_dir {
+            config.data_dir = v.clone();
+        }
+        if let Some(v) = &overrides.database_url {
+            config.database_url = Some(DatabaseUrl::new(v.clone()));
+        }
+        config.demo = overrides.demo;
+
+        if let Some(url) = &config.database_url {
+            if !url.is_postgres() && !url.is_sqlite() {
+                return Err(invalid(
+                    "database_url",
+                    format!("{url} is neither a postgres:// nor a sqlite: URL"),
+                ));
+            }
+        }
+
+        let unknown = env
+            .iter()
+            .map(|(k, _)| k)
+            .filter(|k| k.starts_with(ENV_PREFIX) && !KNOWN_ENV.contains(&k.as_str()))
+            .cloned()
+            .collect();
+        Ok((config, unknown))
+    }
+
+    fn apply_file(&mut self, layer: FileLayer, path: &Path) -> Result<(), ConfigError> {
+        let source = |key: &str| format!("config file {}, key {key}", path.display());
+        if let Some(v) = layer.mode {
+            self.mode = v;
+        }
+        if let Some(v) = layer.listen {
+            self.listen = parse_listen(&v).map_err(|m| invalid(&source("listen"), m))?;
+        }
+        if let Some(v) = layer.public_origin {
+            self.public_origin =
+                Some(parse_origin(&v).map_err(|m| invalid(&source("public_origin"), m))?);
+        }
+        if let Some(v) = layer.data_dir {
+            self.data_dir = v;
+        }
+        if let Some(v) = layer.database_url {
+            self.database_url = Some(DatabaseUrl::new(v));
+        }
+        if let Some(v) = layer.database_url_file {
+            self.database_url = Some(read_secret_file("database_url_file", &v)?);
+        }
+        if let Some(v) = layer.kek_file {
+            self.kek_file = Some(v);
+        }
+        if let Some(v) = layer.envelope_algorithm {
+            self.envelope_algorithm = Algorithm::from_name(&v).ok_or_else(|| {
+                invalid(
+                    &source("envelope_algorithm"),
+                    "expected aes-256-gcm or sm4-gcm",
+                )
+            })?;
+        }
+        if let Some(v) = layer.log_format {
+            self.log_format = v;
+        }
+        if let Some(v) = layer.log_level {
+            self.log_level = v;
+        }
+        Ok(())
+    }
+
+    /// The SQLite database used when no URL is configured.
+    pub fn sqlite_path(&self) -> PathBuf {
+        self.data_dir.join("shengshi.db")
+    }
+
+    pub fn effective_database_url(&self) -> DatabaseUrl {
+        self.database_url.clone().unwrap_or_else(|| {
+            DatabaseUrl::new(format!("sqlite://{}", self.sqlite_path().display()))
+        })
+    }
+
+    pub fn effective_kek_file(&self) -> PathBuf {
+        self.kek_file
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("kek.key"))
+    }
+
+    /// The origin residents use.
+    pub fn effective_public_origin(&self, port: u16) -> String {
+        match &self.public_origin {
+            Some(origin) => origin.as_str().trim_end_matches('/').to_owned(),
+            // Browsers refuse an IP address as a WebAuthn relying party.
+            None => format!("http://localhost:{port}"),
+        }
+    }
+
+    /// Production refuses anything unsafe, saying what. Checks what can be known
+    /// without touching the database.
+    pub fn check_production(&self) -> Result<(), ConfigError> {
+        if self.mode != Mode::Production {
+            return Ok(());
+        }
+        let unsafe_ = |m: &str| Err(ConfigError::UnsafeForProduction(m.to_owned()));
+        if self.demo {
+            return unsafe_("production refuses demo data; remove --demo");
+        }
+        match &self.public_origin {
+            None => return unsafe_("production requires an explicit public origin; set public_origin (SHENGSHI_PUBLIC_ORIGIN), e.g. https://shengshi.example.gov.cn"),
+            Some(origin) if origin.scheme() != "https" => {
+                return unsafe_("the public origin must use https in production");
+            }
+            Some(_) => {}
+        }
+        let Some(kek) = &self.kek_file else {
+            return unsafe_("production requires kek_file (SHENGSHI_KEK_FILE) pointing outside the data directory, e.g. a secret mounted by the orchestrator");
+        };
+        if is_inside(kek, &self.data_dir) {
+            return unsafe_(&format!(
+                "the key-encryption key {} is inside the data directory {}; a backup of the data would carry its own key. Keep it elsewhere",
+                kek.display(),
+                self.data_dir.display()
+            ));
+        }
+        #[cfg(unix)]
+        if let Ok(meta) = std::fs::metadata(kek) {
+            use std::os::unix::fs::PermissionsExt;
+            if meta.permissions().mode() & 0o077 != 0 {
+                return unsafe_(&format!(
+                    "the key-encryption key {} is readable by other users; run chmod 600 on it",
+                    kek.display()
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The effective configuration as TOML, secrets redacted.
+    pub fn show(&self) -> String {
+        let q = |s: &str| toml::Value::String(s.to_owned()).to_string();
+        let opt = |p: &Option<String>, default: String| p.clone().unwrap_or(default);
+        let mut out = String::new();
+        out.push_str(&format!(
+            "# effective configuration ({})\n",
+            match &self.config_file {
+                Some(p) => format!("defaults, {}, environment, flags", p.display()),
+                None => "defaults, environment, flags".to_owned(),
+            }
+        ));
+        out.push_str(&format!("mode = {}\n", q(self.mode.name())));
+        out.push_str(&format!("listen = {}\n", q(&self.listen.to_string())));
+        out.push_str(&format!(
+            "public_origin = {}\n",
+            q(&opt(
+                &self.public_origin.as_ref().map(|u| u.to_string()),
+                format!(
+                    "(derived) {}",
+                    self.effective_public_origin(self.listen.port())
+                )
+            ))
+        ));
+        out.push_str(&format!(
+            "data_dir = {}\n",
+            q(&self.data_dir.display().to_string())
+        ));
+        out.push_str(&format!(
+            "database_url = {}\n",
+            q(&self.effective_database_url().redacted())
+        ));
+        out.push_str(&format!(
+            "kek_file = {}\n",
+            q(&self.effective_kek_file().display().to_string())
+        ));
+        out.push_str(&format!(
+            "envelope_algorithm = {}\n",
+            q(self.envelope_algorithm.name())
+        ));
+        out.push_str(&format!(
+            "log_format = {}\n",
+            q(match self.log_format {
+                LogFormat::Text => "text",
+                LogFormat::Json => "json",
+            })
+        ));
+        out.push_str(&format!("log_level = {}\n", q(&self.log_level)));
+        out
+    }
+}
+
+fn parse_mode(v: &str) -> Option<Mode> {
+    match v {
+        "development" => Some(Mode::Development),
+        "production" => Some(Mode::Production),
+        _ => None,
+    }
+}
+
+fn parse_listen(v: &str) -> Result<SocketAddr, String> {
+    v.parse()
+        .map_err(|_| format!("{v:?} is not an address and port such as 127.0.0.1:8080"))
+}
+
+fn parse_origin(v: &str) -> Result<url::Url, String> {
+    let url = url::Url::parse(v).map_err(|e| format!("{v:?} is not a URL: {e}"))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
+        return Err(format!("{v:?} is not an http(s) origin"));
+    }
+    if url.path() != "/" || url.query().is_some() || url.fragment().is_some() {
+        return Err(format!("{v:?} must be an origin only, without a path"));
+    }
+    Ok(url)
+}
+
+fn read_secret_file(variable: &str, path: &Path) -> Result<DatabaseUrl, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|e| ConfigError::SecretFileUnreadable {
+        variable: variable.to_owned(),
+        path: path.to_owned(),
+        reason: e.to_string(),
+    })?;
+    Ok(DatabaseUrl::new(text.trim().to_owned()))
+}
+
+/// Whether `path` is inside `dir`, comparing absolute, normalised paths.
+fn is_inside(path: &Path, dir: &Path) -> bool {
+    let absolute = |p: &Path| {
+        std::fs::canonicalize(p)
+            .unwrap_or_else(|_| std::env::current_dir().unwrap_or_default().join(p))
+    };
+    let path = match (path.parent(), path.file_name()) {
+        (Some(parent), Some(name)) if !parent.as_os_str().is_empty() => absolute(parent).join(name),
+        _ => absolute(path),
+    };
+    path.starts_with(absolute(dir))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn zero_configuration_means_sqlite_in_a_data_directory_on_localhost_8080() {
+        let (config, unknown) = Config::load(&[], &Overrides::default()).unwrap();
+        assert_eq!(config.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(config.mode, Mode::Development);
+        assert!(config.effective_database_url().is_sqlite());
+        assert_eq!(
+            config.effective_public_origin(8080),
+            "http://localhost:8080"
+        );
+        assert!(unknown.is_empty());
+    }
+
+    #[test]
+    fn layers_apply_in_order_file_then_environment_then_flags() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("shengshi.toml");
+        std::fs::write(
+            &file,
+            "listen = \"127.0.0.1:9000\"\nlog_level = \"debug\"\nlog_format = \"json\"\n",
+        )
+        .unwrap();
+        let overrides = Overrides {
+            config_file: Some(file),
+            ..Default::default()
+        };
+        let (config, _) =
+            Config::load(&env(&[("SHENGSHI_LOG_LEVEL", "warn")]), &overrides).unwrap();
+        assert_eq!(config.listen.port(), 9000, "file beats default");
+        assert_eq!(config.log_level, "warn", "environment beats file");
+        assert_eq!(config.log_format, LogFormat::Json);
+        let overrides = Overrides {
+            listen: Some("127.0.0.1:9100".into()),
+            ..overrides
+        };
+        let (config, _) =
+            Config::load(&env(&[("SHENGSHI_LISTEN", "127.0.0.1:9050")]), &overrides).unwrap();
+        assert_eq!(config.listen.port(), 9100, "flag beats environment");
+    }
+
+    #[test]
+    fn an_unknown_file_key_is_an_error_naming_the_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("bad.toml");
+        std::fs::write(&file, "mode = \"development\"\nlisen = \"127.0.0.1:1\"\n").unwrap();
+        let err = Config::load(
+            &[],
+            &Overrides {
+                config_file: Some(file),
+                ..Default::default()
+            },
+        )
+        .unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains("line 2") && text.contains("lisen"), "{text}");
+        assert!(!text.contains('\n'), "one line: {text}");
+    }
+
+    #[test]
+    fn malformed_values_are_refused_with_their_source() {
+        let err = Config::load(
+            &env(&[("SHENGSHI_LISTEN", "localhost")]),
+            &Overrides::default(),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("SHENGSHI_LISTEN"), "{err}");
+        let err = Config::load(
+            &env(&[("SHENGSHI_DATABASE_URL", "mysql://x")]),
+            &Overrides::default(),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("neither"), "{err}");
+        let err = Config::load(
+            &env(&[("SHENGSHI_PUBLIC_ORIGIN", "https://a.example/path")]),
+            &Overrides::default(),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("origin only"), "{err}");
+    }
+
+    #[test]
+    fn unknown_prefixed_variables_are_reported() {
+        let (_, unknown) = Config::load(
+            &env(&[("SHENGSHI_LISTN", "x"), ("PATH", "/bin")]),
+            &Overrides::default(),
+        )
+        .unwrap();
+        assert_eq!(unknown, vec!["SHENGSHI_LISTN".to_owned()]);
+    }
+
+    #[test]
+    fn secrets_come_from_files_and_are_never_printed() {
+        let dir = tempfile::tempdir().unwrap();
+        let secret = dir.path().join("db-url");
+        std::fs::write(
+            &secret,
+            "postgres://shengshi:hunter2@db.internal/shengshi\n",
+        )
+        .unwrap();
+        let (config, _) = Config::load(
+            &env(&[("SHENGSHI_DATABASE_URL_FILE", secret.to_str().unwrap())]),
+            &Overrides::default(),
+        )
+        .unwrap();
+        let url = config.database_url.as_ref().unwrap();
+        assert_eq!(
+            url.expose(),
+            "postgres://shengshi:hunter2@db.internal/shengshi"
+        );
+        for shown in [format!("{config:?}"), config.show(), url.to_string()] {
+            assert!(!shown.contains("hunter2"), "secret leaked: {shown}");
+            assert!(
+                shown.contains("***") || !shown.contains("database_url"),
+                "{shown}"
+            );
+        }
+    }
+
+    #[test]
+    fn production_refuses_unsafe_settings_saying_what() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data");
+        std::fs::create_dir(&data).unwrap();
+        let base = Config {
+            mode: Mode::Production,
+            data_dir: data.clone(),
+            ..Config::default()
+        };
+        let err = |c: &Config| c.check_production().unwrap_err().to_string();
+
+        assert!(err(&base).contains("public origin"));
+        let with_origin = Config {
+            public_origin: Some(url::Url::parse("https://gov.example").unwrap()),
+            ..base.clone()
+        };
+        assert!(err(&with_origin).contains("kek_file"));
+        let demo = Config {
+            demo: true,
+            ..with_origin.clone()
+        };
+        assert!(err(&demo).contains("demo"));
+        let http = Config {
+            public_origin: Some(url::Url::parse("http://gov.example").unwrap()),
+            ..with_origin.clone()
+        };
+        assert!(err(&http).contains("https"));
+        let inside = Config {
+            kek_file: Some(data.join("kek.key")),
+            ..with_origin.clone()
+        };
+        assert!(err(&inside).contains("inside the data directory"));
+
+        let kek = dir.path().join("kek.key");
+        std::fs::write(&kek, "x").unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&kek, std::fs::Permissions::from_mode(0o644)).unwrap();
+            let loose = Config {
+                kek_file: Some(kek.clone()),
+                ..with_origin.clone()
+            };
+            assert!(err(&loose).contains("chmod 600"));
+            std::fs::set_permissions(&kek, std::fs::Permissions::from_mode(0o600)).unwrap();
+        }
+        let good = Config {
+            kek_file: Some(kek),
+            ..with_origin
+        };
+        good.check_production().unwrap();
+    }
+}

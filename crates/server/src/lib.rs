@@ -1,0 +1,10 @@
+//! The `shengshi` binary as a library: configuration, start-up, and the CLI
+//! commands, so that integration tests start exactly what operators start.
+
+pub mod config;
+pub mod demo;
+pub mod startup;
+pub mod telemetry;
+
+pub use config::{Config, Mode, Overrides};
+pub use startup::Application;

@@ -1,0 +1,298 @@
+//! `shengshi`: the one binary. `shengshi serve` runs the platform; the other
+//! commands are for operators.
+
+use anyhow::{Context, Result};
+use clap::{Args, Parser, Subcommand};
+use shengshi::config::{Config, Overrides};
+use shengshi::startup::{open_store, Application};
+use shengshi::{demo, telemetry};
+use shengshi_domain::{Actor, SecurityEventKind, SystemClock};
+use shengshi_envelope::{KeyEncryptionKey, LocalKek};
+use std::io::{BufReader, BufWriter, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "shengshi",
+    version,
+    about = "Shengshi (省事): citizen services for a province"
+)]
+struct Cli {
+    /// A TOML configuration file (also SHENGSHI_CONFIG).
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Args, Debug, Default)]
+struct DatabaseArgs {
+    /// Data directory for the embedded database (default ./shengshi-data).
+    #[arg(long, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+    /// postgres://… or sqlite:… (also SHENGSHI_DATABASE_URL).
+    #[arg(long, value_name = "URL")]
+    database_url: Option<String>,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Run the platform.
+    Serve {
+        /// Seed fictional demo data (refused in production).
+        #[arg(long)]
+        demo: bool,
+        /// Address and port to listen on (default 127.0.0.1:8080).
+        #[arg(long, value_name = "ADDR")]
+        listen: Option<String>,
+        #[command(flatten)]
+        db: DatabaseArgs,
+    },
+    /// Apply pending database migrations and exit.
+    Migrate {
+        #[command(flatten)]
+        db: DatabaseArgs,
+    },
+    /// Inspect the configuration.
+    Config {
+        #[command(subcommand)]
+        command: ConfigCommand,
+    },
+    /// Write the whole installation to a backend-neutral file (docs/export-format.md).
+    Export {
+        /// The file to write; `-` for standard output.
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+        #[command(flatten)]
+        db: DatabaseArgs,
+    },
+    /// Load an export into a new, empty database.
+    Import {
+        /// The file written by `shengshi export`.
+        file: PathBuf,
+        #[command(flatten)]
+        db: DatabaseArgs,
+    },
+    /// Manage the key-encryption key.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum ConfigCommand {
+    /// Print the effective configuration, secrets redacted.
+    Show {
+        #[command(flatten)]
+        db: DatabaseArgs,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum KeysCommand {
+    /// Create a new key-encryption key file (mode 0600).
+    Init {
+        #[arg(long, value_name = "FILE")]
+        kek_file: PathBuf,
+    },
+    /// Re-wrap every data key under a new key-encryption key. Resumable.
+    Rotate {
+        /// The new key file (create it first with `shengshi keys init`).
+        #[arg(long, value_name = "FILE")]
+        new_kek_file: PathBuf,
+        #[command(flatten)]
+        db: DatabaseArgs,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => return fail(anyhow::anyhow!("cannot start the async runtime: {e}")),
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => fail(e),
+    }
+}
+
+/// One line, saying what is wrong and (in the message) how to fix it.
+fn fail(e: anyhow::Error) -> ExitCode {
+    let line = format!("{e:#}").replace('\n', " ");
+    eprintln!("error: {line}");
+    ExitCode::FAILURE
+}
+
+fn load_config(
+    cli_config: &Option<PathBuf>,
+    db: &DatabaseArgs,
+    listen: Option<String>,
+    demo: bool,
+) -> Result<Config> {
+    let env: Vec<(String, String)> = std::env::vars().collect();
+    let overrides = Overrides {
+        config_file: cli_config.clone(),
+        listen,
+        data_dir: db.data_dir.clone(),
+        database_url: db.database_url.clone(),
+        demo,
+    };
+    let (config, unknown) = Config::load(&env, &overrides)?;
+    telemetry::init(config.log_format, &config.log_level);
+    for name in unknown {
+        tracing::warn!(variable = %name, "unknown SHENGSHI_* environment variable ignored (a typo?)");
+    }
+    Ok(config)
+}
+
+async fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Serve { demo, listen, db } => {
+            let config = load_config(&cli.config, &db, listen, demo)?;
+            let app = Application::build(&config, Arc::new(SystemClock)).await?;
+            println!(
+                "Shengshi {} is listening on {}",
+                shengshi::startup::VERSION,
+                app.origin()
+            );
+            if app.installation().demo {
+                println!("{}", demo::instructions(app.origin()));
+            }
+            tracing::info!(origin = %app.origin(), database = app.services().store.backend().name(), "serving");
+            app.run(shutdown_signal()).await
+        }
+        Command::Migrate { db } => {
+            let config = load_config(&cli.config, &db, None, false)?;
+            let store = open_store(&config).await?;
+            let before = store.schema_status().await?;
+            let after = store.migrate().await?;
+            println!(
+                "database schema: {} -> {} ({} migrations known)",
+                before.applied, after.applied, after.known
+            );
+            store.close().await;
+            Ok(())
+        }
+        Command::Config {
+            command: ConfigCommand::Show { db },
+        } => {
+            let config = load_config(&cli.config, &db, None, false)?;
+            print!("{}", config.show());
+            Ok(())
+        }
+        Command::Export { out, db } => {
+            let config = load_config(&cli.config, &db, None, false)?;
+            let store = open_store(&config).await?;
+            let status = store.schema_status().await?;
+            if !status.is_current() {
+                anyhow::bail!("the database schema is not current ({} migrations pending); run `shengshi migrate` first", status.pending);
+            }
+            let report = if out.as_os_str() == "-" {
+                let stdout = std::io::stdout();
+                let mut writer = BufWriter::new(stdout.lock());
+                shengshi_app::transfer::export(store.as_ref(), &mut writer).await?
+            } else {
+                // Write beside the target, then rename: a crash never leaves a half file under the real name.
+                let partial = out.with_extension("partial");
+                let file = std::fs::File::create(&partial)
+                    .with_context(|| format!("cannot create {}", partial.display()))?;
+                let mut writer = BufWriter::new(file);
+                let report = shengshi_app::transfer::export(store.as_ref(), &mut writer).await?;
+                writer
+                    .into_inner()
+                    .map_err(|e| e.into_error())?
+                    .sync_all()?;
+                std::fs::rename(&partial, &out)?;
+                report
+            };
+            let log = shengshi_app::SecurityLog::start(store.clone(), Arc::new(SystemClock));
+            log.record(
+                Actor::Operator,
+                SecurityEventKind::InstallationExported {
+                    rows: report.records,
+                },
+            )
+            .await?;
+            eprintln!("exported {} records", report.records);
+            store.close().await;
+            Ok(())
+        }
+        Command::Import { file, db } => {
+            let config = load_config(&cli.config, &db, None, false)?;
+            let input = std::fs::File::open(&file)
+                .with_context(|| format!("cannot open {}", file.display()))?;
+            let store = open_store(&config).await?;
+            store.migrate().await?;
+            let report =
+                shengshi_app::transfer::import(store.as_ref(), &mut BufReader::new(input)).await?;
+            let log = shengshi_app::SecurityLog::start(store.clone(), Arc::new(SystemClock));
+            log.record(
+                Actor::Operator,
+                SecurityEventKind::InstallationImported {
+                    rows: report.records,
+                },
+            )
+            .await?;
+            eprintln!("imported {} records; configure the same key-encryption key as the source installation", report.records);
+            store.close().await;
+            Ok(())
+        }
+        Command::Keys {
+            command: KeysCommand::Init { kek_file },
+        } => {
+            let kek = LocalKek::create(&kek_file)?;
+            println!(
+                "created key-encryption key {} at {}",
+                kek.id(),
+                kek_file.display()
+            );
+            Ok(())
+        }
+        Command::Keys {
+            command: KeysCommand::Rotate { new_kek_file, db },
+        } => {
+            let config = load_config(&cli.config, &db, None, false)?;
+            let store = open_store(&config).await?;
+            let old = LocalKek::load(&config.effective_kek_file())?;
+            let new = LocalKek::load(&new_kek_file)?;
+            let report = shengshi_app::keys::rotate_kek(store.as_ref(), &old, &new).await?;
+            println!(
+                "re-wrapped {} data keys ({} already under the new key, {} destroyed); now configure kek_file = {:?}",
+                report.rewrapped,
+                report.already_done,
+                report.destroyed,
+                new_kek_file.display().to_string()
+            );
+            std::io::stdout().flush()?;
+            store.close().await;
+            Ok(())
+        }
+    }
+}
+
+/// Completes on SIGINT (Ctrl-C) or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = terminate => {}
+    }
+    tracing::info!("shutdown signal received");
+}

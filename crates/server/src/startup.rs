@@ -1,0 +1,218 @@
+//! Start-up: every check that can fail runs before anything is written, in an
+//! order that leaves nothing behind — configuration, the listening socket, the
+//! database, the schema, the key-encryption key, and only then migrations.
+
+use anyhow::{bail, Context, Result};
+use shengshi_app::{installation, SecurityLog, Services};
+use shengshi_domain::{Actor, Clock, SecurityEventKind};
+use shengshi_envelope::{KekError, KeyEncryptionKey, LocalKek};
+use shengshi_store::{Installation, Store};
+use shengshi_store_postgres::PostgresStore;
+use shengshi_store_sqlite::SqliteStore;
+use shengshi_web::{AppState, Metrics, PlatformInfo};
+use std::future::Future;
+use std::path::Path;
+use std::sync::Arc;
+
+use crate::config::{Config, Mode};
+
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// A started platform, ready to serve.
+#[derive(Debug)]
+pub struct Application {
+    listener: tokio::net::TcpListener,
+    router: axum::Router,
+    services: Services,
+    origin: String,
+    installation: Installation,
+}
+
+impl Application {
+    pub async fn build(config: &Config, clock: Arc<dyn Clock>) -> Result<Self> {
+        config.check_production()?;
+        let listener = bind(config).await?;
+        let port = listener.local_addr()?.port();
+
+        let store = open_store(config).await?;
+        let status = store.schema_status().await?; // refuses a newer schema
+        let existing = if status.applied > 0 {
+            store.installation().await?
+        } else {
+            None
+        };
+        let kek = load_kek(config, existing.is_some())?;
+        if existing.is_some() {
+            installation::verify_kek(store.as_ref(), kek.as_ref()).await?;
+        }
+        let migrated = store.migrate().await?;
+
+        let security_log = SecurityLog::start(store.clone(), clock.clone());
+        let installation = installation::open_or_create(
+            store.as_ref(),
+            kek.as_ref(),
+            clock.as_ref(),
+            &security_log,
+            config.envelope_algorithm,
+            config.demo,
+        )
+        .await?;
+        // Recorded after the installation exists: a database with events but no
+        // installation record is how an interrupted import is recognised.
+        if migrated.applied != status.applied {
+            security_log
+                .record(
+                    Actor::System,
+                    SecurityEventKind::MigrationsApplied {
+                        from_version: status.applied,
+                        to_version: migrated.applied,
+                    },
+                )
+                .await?;
+        }
+        if installation.demo && config.mode == Mode::Production {
+            bail!("unsafe for production: this database is a demo installation holding fictional data; use a new database");
+        }
+        if config.demo && !installation.demo {
+            bail!("--demo refused: this installation holds real data, and demo data must never mix with it; use a new data directory or database");
+        }
+
+        let services = Services {
+            store,
+            clock,
+            kek,
+            security_log,
+            envelope_algorithm: config.envelope_algorithm,
+        };
+        if installation.demo {
+            crate::demo::seed(&services).await?;
+        }
+        services
+            .security_log
+            .record(
+                Actor::System,
+                SecurityEventKind::ServerStarted {
+                    version: VERSION.to_owned(),
+                    mode: config.mode.name().to_owned(),
+                },
+            )
+            .await?;
+
+        let origin = config.effective_public_origin(port);
+        let state = AppState {
+            services: services.clone(),
+            info: Arc::new(PlatformInfo {
+                version: VERSION,
+                mode: config.mode.name(),
+                demo: installation.demo,
+                public_origin: origin.clone(),
+            }),
+            metrics: Arc::new(Metrics::new()),
+        };
+        Ok(Self {
+            listener,
+            router: shengshi_web::router(state),
+            services,
+            origin,
+            installation,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.listener.local_addr().map(|a| a.port()).unwrap_or(0)
+    }
+
+    /// The origin to print and to use as the WebAuthn relying party.
+    pub fn origin(&self) -> &str {
+        &self.origin
+    }
+
+    pub fn installation(&self) -> &Installation {
+        &self.installation
+    }
+
+    pub fn services(&self) -> &Services {
+        &self.services
+    }
+
+    /// Serves until `shutdown` completes, then finishes in-flight requests and
+    /// closes the database cleanly.
+    pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<()> {
+        axum::serve(self.listener, self.router)
+            .with_graceful_shutdown(shutdown)
+            .await?;
+        tracing::info!("stopped accepting requests; closing the database");
+        self.services.store.close().await;
+        Ok(())
+    }
+}
+
+async fn bind(config: &Config) -> Result<tokio::net::TcpListener> {
+    tokio::net::TcpListener::bind(config.listen).await.map_err(|e| {
+        let why = match e.kind() {
+            std::io::ErrorKind::AddrInUse => "the address is already in use (is another server running?)".to_owned(),
+            std::io::ErrorKind::PermissionDenied => "permission denied (ports below 1024 need privileges)".to_owned(),
+            _ => e.to_string(),
+        };
+        anyhow::anyhow!("cannot listen on {}: {why}; choose another address with --listen or SHENGSHI_LISTEN", config.listen)
+    })
+}
+
+/// Opens the configured database: PostgreSQL for a postgres:// URL, otherwise
+/// SQLite (in the data directory unless a sqlite: URL says otherwise).
+pub async fn open_store(config: &Config) -> Result<Arc<dyn Store>> {
+    let url = config.effective_database_url();
+    if url.is_postgres() {
+        let store = PostgresStore::open(url.expose()).await.with_context(|| {
+            format!("cannot reach the database at {url}; check SHENGSHI_DATABASE_URL")
+        })?;
+        return Ok(Arc::new(store));
+    }
+    if config.database_url.is_none() {
+        ensure_writable_dir(&config.data_dir)?;
+    }
+    let store = SqliteStore::open(url.expose())
+        .await
+        .with_context(|| format!("cannot open the database {url}"))?;
+    Ok(Arc::new(store))
+}
+
+fn ensure_writable_dir(dir: &Path) -> Result<()> {
+    let advice = "choose another with --data-dir or SHENGSHI_DATA_DIR";
+    std::fs::create_dir_all(dir).with_context(|| {
+        format!(
+            "cannot create the data directory {}; {advice}",
+            dir.display()
+        )
+    })?;
+    let probe = dir.join(".shengshi-write-test");
+    std::fs::write(&probe, b"").with_context(|| {
+        format!(
+            "the data directory {} is not writable; {advice}",
+            dir.display()
+        )
+    })?;
+    let _ = std::fs::remove_file(probe);
+    Ok(())
+}
+
+/// Loads the key-encryption key. A development installation that does not exist
+/// yet gets a fresh key file in its data directory; anything else must already
+/// have its key.
+pub fn load_kek(config: &Config, installation_exists: bool) -> Result<Arc<dyn KeyEncryptionKey>> {
+    let path = config.effective_kek_file();
+    match LocalKek::load(&path) {
+        Ok(kek) => Ok(Arc::new(kek)),
+        Err(KekError::Missing { .. })
+            if !installation_exists
+                && config.kek_file.is_none()
+                && config.mode == Mode::Development =>
+        {
+            ensure_writable_dir(&config.data_dir)?;
+            let kek = LocalKek::create(&path)?;
+            tracing::warn!(path = %path.display(), "created a development key-encryption key inside the data directory; production keeps it elsewhere");
+            Ok(Arc::new(kek))
+        }
+        Err(e) => Err(e.into()),
+    }
+}

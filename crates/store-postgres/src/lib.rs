@@ -1,0 +1,363 @@
+//! The PostgreSQL store: production.
+//!
+//! Durability: every connection runs with `synchronous_commit = on`, so a commit
+//! is acknowledged only once it is flushed to disk (and to synchronous replicas
+//! where configured). Busy paths batch many logical writes into one transaction.
+
+use async_trait::async_trait;
+use shengshi_domain::{InstallationId, SecurityEvent, SubjectId, Timestamp};
+use shengshi_store::{
+    AdminStore, Backend, DataKeyStore, Installation, InstallationStore, LoggedSecurityEvent,
+    PoolStats, SchemaStatus, SecurityEventStore, StoreError, StoredDataKey,
+};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{PgPool, Row};
+use std::str::FromStr;
+use std::time::Duration;
+use uuid::Uuid;
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+const MAX_CONNECTIONS: u32 = 16;
+
+#[derive(Debug, Clone)]
+pub struct PostgresStore {
+    pool: PgPool,
+}
+
+impl PostgresStore {
+    /// Connects to a `postgres://` URL.
+    pub async fn open(url: &str) -> Result<Self, StoreError> {
+        let options = PgConnectOptions::from_str(url)
+            .map_err(|e| StoreError::Unreachable(format!("bad PostgreSQL URL: {e}")))?;
+        Self::open_with(options).await
+    }
+
+    /// Connects with explicit options (tests use this to pin a schema).
+    pub async fn open_with(options: PgConnectOptions) -> Result<Self, StoreError> {
+        let options = options.options([("synchronous_commit", "on")]);
+        let pool = PgPoolOptions::new()
+            .max_connections(MAX_CONNECTIONS)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_with(options)
+            .await
+            .map_err(unreachable)?;
+        Ok(Self { pool })
+    }
+
+    async fn applied_versions(&self) -> Result<Vec<i64>, StoreError> {
+        let exists: bool = sqlx::query_scalar("SELECT to_regclass('_sqlx_migrations') IS NOT NULL")
+            .fetch_one(&self.pool)
+            .await
+            .map_err(db)?;
+        if !exists {
+            return Ok(Vec::new());
+        }
+        sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success ORDER BY version")
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db)
+    }
+
+    /// The pool, for tests that need to reach under the trait (e.g. to show the
+    /// database itself refuses an update of the append-only log).
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+}
+
+fn unreachable(e: sqlx::Error) -> StoreError {
+    StoreError::Unreachable(e.to_string())
+}
+
+fn db(e: sqlx::Error) -> StoreError {
+    match &e {
+        sqlx::Error::Database(d) if d.is_unique_violation() => {
+            StoreError::Conflict(d.message().to_owned())
+        }
+        sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed => {
+            StoreError::Unreachable(e.to_string())
+        }
+        _ => StoreError::Database(e.to_string()),
+    }
+}
+
+fn corrupt(what: &str) -> impl Fn(serde_json::Error) -> StoreError + '_ {
+    move |e| StoreError::Corrupt(format!("{what}: {e}"))
+}
+
+fn timestamp(ms: i64) -> Result<Timestamp, StoreError> {
+    Timestamp::from_unix_millis(ms)
+        .ok_or_else(|| StoreError::Corrupt(format!("timestamp {ms} out of range")))
+}
+
+#[async_trait]
+impl AdminStore for PostgresStore {
+    fn backend(&self) -> Backend {
+        Backend::Postgres
+    }
+
+    fn pool_stats(&self) -> PoolStats {
+        PoolStats {
+            connections: self.pool.size(),
+            idle: self.pool.num_idle() as u32,
+            max_connections: MAX_CONNECTIONS,
+        }
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1")
+            .execute(&self.pool)
+            .await
+            .map_err(unreachable)?;
+        Ok(())
+    }
+
+    async fn schema_status(&self) -> Result<SchemaStatus, StoreError> {
+        let known: Vec<i64> = MIGRATOR.iter().map(|m| m.version).collect();
+        shengshi_store::schema_status(&known, &self.applied_versions().await?)
+    }
+
+    async fn migrate(&self) -> Result<SchemaStatus, StoreError> {
+        self.schema_status().await?; // refuses a newer schema before touching anything
+        MIGRATOR
+            .run(&self.pool)
+            .await
+            .map_err(|e| StoreError::SchemaMismatch(e.to_string()))?;
+        self.schema_status().await
+    }
+
+    async fn is_empty(&self) -> Result<bool, StoreError> {
+        let rows: i64 = sqlx::query_scalar(
+            "SELECT (SELECT count(*) FROM installation) + (SELECT count(*) FROM security_events) \
+             + (SELECT count(*) FROM data_keys)",
+        )
+        .fetch_one(&self.pool)
+        .await
+        .map_err(db)?;
+        Ok(rows == 0)
+    }
+
+    async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+#[async_trait]
+impl InstallationStore for PostgresStore {
+    async fn installation(&self) -> Result<Option<Installation>, StoreError> {
+        let row = sqlx::query(
+            "SELECT id, created_at, kek_id, kek_check, envelope_algorithm, demo FROM installation WHERE singleton = 1",
+        )
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db)?;
+        row.map(|r| {
+            Ok(Installation {
+                id: InstallationId::from_uuid(r.try_get("id").map_err(db)?),
+                created_at: timestamp(r.try_get("created_at").map_err(db)?)?,
+                kek_id: r.try_get("kek_id").map_err(db)?,
+                kek_check: r.try_get("kek_check").map_err(db)?,
+                envelope_algorithm: r.try_get("envelope_algorithm").map_err(db)?,
+                demo: r.try_get("demo").map_err(db)?,
+            })
+        })
+        .transpose()
+    }
+
+    async fn create_installation(&self, i: &Installation) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await.map_err(db)?;
+        sqlx::query(
+            "INSERT INTO installation (singleton, id, created_at, kek_id, kek_check, envelope_algorithm, demo) \
+             VALUES (1, $1, $2, $3, $4, $5, $6)",
+        )
+        .bind(i.id.as_uuid())
+        .bind(i.created_at.unix_millis())
+        .bind(&i.kek_id)
+        .bind(&i.kek_check)
+        .bind(&i.envelope_algorithm)
+        .bind(i.demo)
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| match db(e) {
+            StoreError::Conflict(_) => StoreError::Conflict("the installation is already recorded".into()),
+            other => other,
+        })?;
+        tx.commit().await.map_err(db)
+    }
+
+    async fn set_kek(&self, kek_id: &str, kek_check: &[u8]) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await.map_err(db)?;
+        sqlx::query("UPDATE installation SET kek_id = $1, kek_check = $2 WHERE singleton = 1")
+            .bind(kek_id)
+            .bind(kek_check)
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        tx.commit().await.map_err(db)
+    }
+}
+
+#[async_trait]
+impl SecurityEventStore for PostgresStore {
+    async fn append_security_events(&self, events: &[SecurityEvent]) -> Result<(), StoreError> {
+        if events.is_empty() {
+            return Ok(());
+        }
+        let mut tx = self.pool.begin().await.map_err(db)?;
+        for e in events {
+            sqlx::query("INSERT INTO security_events (id, at, kind, actor, event) VALUES ($1, $2, $3, $4, $5)")
+                .bind(e.id.as_uuid())
+                .bind(e.at.unix_millis())
+                .bind(e.event.name())
+                .bind(serde_json::to_value(&e.actor).map_err(corrupt("actor"))?)
+                .bind(serde_json::to_value(&e.event).map_err(corrupt("event"))?)
+                .execute(&mut *tx)
+                .await
+                .map_err(db)?;
+        }
+        tx.commit().await.map_err(db)
+    }
+
+    async fn security_events(
+        &self,
+        after_seq: i64,
+        limit: u32,
+    ) -> Result<Vec<LoggedSecurityEvent>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT seq, id, at, actor, event FROM security_events WHERE seq > $1 ORDER BY seq LIMIT $2",
+        )
+        .bind(after_seq)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db)?;
+        rows.into_iter()
+            .map(|r| {
+                let actor: serde_json::Value = r.try_get("actor").map_err(db)?;
+                let event: serde_json::Value = r.try_get("event").map_err(db)?;
+                Ok(LoggedSecurityEvent {
+                    seq: r.try_get("seq").map_err(db)?,
+                    event: SecurityEvent {
+                        id: shengshi_domain::EventId::from_uuid(r.try_get("id").map_err(db)?),
+                        at: timestamp(r.try_get("at").map_err(db)?)?,
+                        actor: serde_json::from_value(actor).map_err(corrupt("actor"))?,
+                        event: serde_json::from_value(event).map_err(corrupt("event"))?,
+                    },
+                })
+            })
+            .collect()
+    }
+}
+
+fn data_key_from_row(r: sqlx::postgres::PgRow) -> Result<StoredDataKey, StoreError> {
+    Ok(StoredDataKey {
+        subject: SubjectId::from_uuid(r.try_get("subject_id").map_err(db)?),
+        key_id: r.try_get::<Uuid, _>("key_id").map_err(db)?,
+        algorithm: r.try_get("algorithm").map_err(db)?,
+        kek_id: r.try_get("kek_id").map_err(db)?,
+        wrapped_key: r.try_get("wrapped_key").map_err(db)?,
+        created_at: timestamp(r.try_get("created_at").map_err(db)?)?,
+        destroyed_at: r
+            .try_get::<Option<i64>, _>("destroyed_at")
+            .map_err(db)?
+            .map(timestamp)
+            .transpose()?,
+    })
+}
+
+const DATA_KEY_COLUMNS: &str =
+    "subject_id, key_id, algorithm, kek_id, wrapped_key, created_at, destroyed_at";
+
+#[async_trait]
+impl DataKeyStore for PostgresStore {
+    async fn insert_data_keys(&self, keys: &[StoredDataKey]) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await.map_err(db)?;
+        for k in keys {
+            sqlx::query(&format!(
+                "INSERT INTO data_keys ({DATA_KEY_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7)"
+            ))
+            .bind(k.subject.as_uuid())
+            .bind(k.key_id)
+            .bind(&k.algorithm)
+            .bind(&k.kek_id)
+            .bind(&k.wrapped_key)
+            .bind(k.created_at.unix_millis())
+            .bind(k.destroyed_at.map(|t| t.unix_millis()))
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        }
+        tx.commit().await.map_err(db)
+    }
+
+    async fn data_key(&self, subject: SubjectId) -> Result<Option<StoredDataKey>, StoreError> {
+        sqlx::query(&format!(
+            "SELECT {DATA_KEY_COLUMNS} FROM data_keys WHERE subject_id = $1"
+        ))
+        .bind(subject.as_uuid())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db)?
+        .map(data_key_from_row)
+        .transpose()
+    }
+
+    async fn data_keys(
+        &self,
+        after: Option<SubjectId>,
+        limit: u32,
+    ) -> Result<Vec<StoredDataKey>, StoreError> {
+        // UUIDs are stored as 16 big-endian bytes, so byte order is UUID order on both backends.
+        let after = after.map(|s| s.as_uuid()).unwrap_or(Uuid::nil());
+        sqlx::query(&format!(
+            "SELECT {DATA_KEY_COLUMNS} FROM data_keys WHERE subject_id > $1 ORDER BY subject_id LIMIT $2"
+        ))
+        .bind(after)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db)?
+        .into_iter()
+        .map(data_key_from_row)
+        .collect()
+    }
+
+    async fn rewrap_data_key(
+        &self,
+        subject: SubjectId,
+        kek_id: &str,
+        wrapped_key: &[u8],
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.pool.begin().await.map_err(db)?;
+        let done = sqlx::query(
+            "UPDATE data_keys SET kek_id = $1, wrapped_key = $2 WHERE subject_id = $3 AND wrapped_key IS NOT NULL",
+        )
+        .bind(kek_id)
+        .bind(wrapped_key)
+        .bind(subject.as_uuid())
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?;
+        tx.commit().await.map_err(db)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn destroy_data_key(
+        &self,
+        subject: SubjectId,
+        at: Timestamp,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.pool.begin().await.map_err(db)?;
+        let done = sqlx::query(
+            "UPDATE data_keys SET wrapped_key = NULL, destroyed_at = $1 WHERE subject_id = $2 AND wrapped_key IS NOT NULL",
+        )
+        .bind(at.unix_millis())
+        .bind(subject.as_uuid())
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?;
+        tx.commit().await.map_err(db)?;
+        Ok(done.rows_affected() == 1)
+    }
+}

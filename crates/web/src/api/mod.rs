@@ -1,0 +1,96 @@
+//! The JSON API under /api/v1, and its OpenAPI 3.1 description.
+
+use axum::extract::State;
+use axum::routing::get;
+use axum::{Json, Router};
+use serde::Serialize;
+use utoipa::{OpenApi, ToSchema};
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::problem::{FieldError, Problem};
+use crate::AppState;
+
+#[derive(OpenApi, Debug)]
+#[openapi(
+    info(
+        title = "Shengshi API",
+        description = "The JSON API of Shengshi (省事), the open-source provincial citizen-services platform. \
+                       Errors are RFC 9457 problem documents (`application/problem+json`) whose `type` is stable; \
+                       `detail` follows the request's Accept-Language (zh-CN or en).",
+        license(name = "Apache-2.0")
+    ),
+    paths(status, crate::ops::healthz, crate::ops::readyz),
+    components(schemas(Problem, FieldError, Status)),
+    tags(
+        (name = "platform", description = "Facts about this installation"),
+        (name = "operations", description = "Health checks for orchestrators"),
+    )
+)]
+pub struct ApiDoc;
+
+/// The OpenAPI document as served and committed (docs/openapi.json).
+pub fn openapi_json() -> String {
+    ApiDoc::openapi().to_pretty_json().unwrap_or_default() + "\n"
+}
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/status", get(status))
+        .merge(SwaggerUi::new("/api/docs").url("/api/openapi.json", ApiDoc::openapi()))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Status {
+    /// The release of Shengshi serving this request.
+    #[schema(example = "0.1.0")]
+    pub version: &'static str,
+    /// `development` or `production`.
+    #[schema(example = "production")]
+    pub mode: &'static str,
+    /// True when this installation holds only fictional demonstration data.
+    pub demo: bool,
+    /// The database backend: `sqlite` or `postgres`.
+    #[schema(example = "postgres")]
+    pub database: &'static str,
+    /// The server's clock, RFC 3339 in UTC.
+    #[schema(example = "2026-11-25T08:00:00Z")]
+    pub time: String,
+    /// Today's date in Asia/Shanghai, the calendar of civil dates and deadlines.
+    #[schema(example = "2026-11-25")]
+    pub civil_date: String,
+}
+
+/// Facts about this installation.
+#[utoipa::path(get, path = "/api/v1/status", tag = "platform", responses((status = 200, body = Status)))]
+pub async fn status(State(state): State<AppState>) -> Json<Status> {
+    let now = state.services.clock.now();
+    Json(Status {
+        version: state.info.version,
+        mode: state.info.mode,
+        demo: state.info.demo,
+        database: state.services.store.backend().name(),
+        time: now.to_rfc3339(),
+        civil_date: now.civil_date().to_string(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    /// The committed OpenAPI document must match the code. To refresh it:
+    /// `UPDATE_OPENAPI=1 cargo test -p shengshi-web openapi`.
+    #[test]
+    fn committed_openapi_document_is_current() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/openapi.json");
+        let current = super::openapi_json();
+        if std::env::var_os("UPDATE_OPENAPI").is_some() {
+            std::fs::write(path, &current).unwrap();
+        }
+        let committed = std::fs::read_to_string(path).unwrap_or_default();
+        assert!(
+            committed == current,
+            "docs/openapi.json is stale: run `UPDATE_OPENAPI=1 cargo test -p shengshi-web openapi` and commit it"
+        );
+        let doc: serde_json::Value = serde_json::from_str(&current).unwrap();
+        assert_eq!(doc["openapi"].as_str().map(|v| &v[..3]), Some("3.1"));
+    }
+}

@@ -1,0 +1,51 @@
+//! The web layer: the JSON API under /api/v1 (described by OpenAPI), the pages,
+//! and the operational endpoints. Handlers see the use cases in `shengshi-app`
+//! and the storage traits, never a database driver.
+
+pub mod api;
+mod lang;
+mod metrics;
+mod middleware;
+mod ops;
+mod pages;
+pub mod problem;
+
+use axum::Router;
+use shengshi_app::Services;
+use std::sync::Arc;
+
+pub use lang::RequestLang;
+pub use metrics::Metrics;
+
+/// Facts about the running platform that pages and the API show.
+#[derive(Clone, Debug)]
+pub struct PlatformInfo {
+    pub version: &'static str,
+    /// `development` or `production`.
+    pub mode: &'static str,
+    /// True when the installation holds only fictional demo data.
+    pub demo: bool,
+    /// The origin residents use, e.g. `https://shengshi.gd.gov.cn`.
+    pub public_origin: String,
+}
+
+/// Shared state of every handler.
+#[derive(Clone, Debug)]
+pub struct AppState {
+    pub services: Services,
+    pub info: Arc<PlatformInfo>,
+    pub metrics: Arc<Metrics>,
+}
+
+/// The whole HTTP application.
+pub fn router(state: AppState) -> Router {
+    let metrics = state.metrics.clone();
+    let router = Router::new()
+        .merge(pages::routes())
+        .merge(ops::routes())
+        .merge(api::routes())
+        .fallback(problem::not_found)
+        .method_not_allowed_fallback(problem::method_not_allowed)
+        .with_state(state);
+    middleware::apply(router, metrics)
+}

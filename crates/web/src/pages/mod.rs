@@ -1,0 +1,85 @@
+//! Server-rendered pages. Templates are compiled in (askama); every page works
+//! without JavaScript and carries no inline script or style.
+
+use askama::Template;
+use axum::extract::State;
+use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, SET_COOKIE};
+use axum::http::HeaderValue;
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use shengshi_i18n::Lang;
+
+use crate::lang::{RequestLang, LANG_COOKIE};
+use crate::middleware::RequestId;
+use crate::problem::Problem;
+use crate::AppState;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/", get(home))
+        .route("/static/app.css", get(stylesheet))
+}
+
+#[derive(Template)]
+#[template(path = "home.html")]
+struct HomePage {
+    lang: Lang,
+    other_lang: Lang,
+    demo: bool,
+    version: &'static str,
+}
+
+impl HomePage {
+    fn t(&self, key: &str) -> &'static str {
+        shengshi_i18n::t(self.lang, key)
+    }
+}
+
+fn other(lang: Lang) -> Lang {
+    match lang {
+        Lang::ZhCn => Lang::En,
+        Lang::En => Lang::ZhCn,
+    }
+}
+
+async fn home(State(state): State<AppState>, lang: RequestLang, request_id: RequestId) -> Response {
+    let page = HomePage {
+        lang: lang.lang,
+        other_lang: other(lang.lang),
+        demo: state.info.demo,
+        version: state.info.version,
+    };
+    render(page, lang, &request_id)
+}
+
+fn render(page: impl Template, lang: RequestLang, request_id: &RequestId) -> Response {
+    match page.render() {
+        Ok(html) => {
+            let mut response = Html(html).into_response();
+            if lang.chosen_now {
+                // Remember an explicit choice for a year.
+                let cookie = format!(
+                    "{LANG_COOKIE}={}; Path=/; Max-Age=31536000; SameSite=Lax",
+                    lang.lang.tag()
+                );
+                if let Ok(value) = HeaderValue::from_str(&cookie) {
+                    response.headers_mut().insert(SET_COOKIE, value);
+                }
+            }
+            response
+        }
+        Err(e) => Problem::internal(lang.lang, &request_id.0, &e).into_response(),
+    }
+}
+
+async fn stylesheet() -> Response {
+    (
+        [
+            (CONTENT_TYPE, "text/css; charset=utf-8"),
+            (CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        include_str!("../../static/app.css"),
+    )
+        .into_response()
+}

@@ -1,0 +1,196 @@
+//! RFC 9457 problem details: every API error has a stable `type`, a human
+//! `detail` in the request's language, per-field errors where a field is at
+//! fault, and never an internal detail (those go to the log, tagged with the
+//! request ID that the response also carries).
+
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{FromRequest, Request};
+use axum::http::header::{CONTENT_LANGUAGE, CONTENT_TYPE};
+use axum::http::{HeaderValue, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use shengshi_i18n::{t, t_args, Lang};
+use utoipa::ToSchema;
+
+use crate::lang::RequestLang;
+
+/// The stable identifiers of problem types. Clients match on these, never on text.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ProblemKind {
+    NotFound,
+    MethodNotAllowed,
+    Validation,
+    BadRequest,
+    UnsupportedMediaType,
+    PayloadTooLarge,
+    NotReady,
+    Internal,
+}
+
+impl ProblemKind {
+    fn slug(self) -> &'static str {
+        match self {
+            Self::NotFound => "not-found",
+            Self::MethodNotAllowed => "method-not-allowed",
+            Self::Validation => "validation",
+            Self::BadRequest => "bad-request",
+            Self::UnsupportedMediaType => "unsupported-media-type",
+            Self::PayloadTooLarge => "payload-too-large",
+            Self::NotReady => "not-ready",
+            Self::Internal => "internal",
+        }
+    }
+
+    fn catalog_key(self) -> &'static str {
+        match self {
+            Self::NotFound => "not_found",
+            Self::MethodNotAllowed => "method_not_allowed",
+            Self::Validation => "validation",
+            Self::BadRequest => "bad_request",
+            Self::UnsupportedMediaType => "unsupported_media_type",
+            Self::PayloadTooLarge => "payload_too_large",
+            Self::NotReady => "not_ready",
+            Self::Internal => "internal",
+        }
+    }
+
+    pub fn status(self) -> StatusCode {
+        match self {
+            Self::NotFound => StatusCode::NOT_FOUND,
+            Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Self::Validation => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::BadRequest => StatusCode::BAD_REQUEST,
+            Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::NotReady => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// The `type` URI: a URN, so it stays stable wherever the platform is hosted.
+    pub fn type_uri(self) -> String {
+        format!("urn:shengshi:problem:{}", self.slug())
+    }
+}
+
+/// One invalid field.
+#[derive(Clone, Debug, Serialize, ToSchema, PartialEq, Eq)]
+pub struct FieldError {
+    /// JSON Pointer (RFC 6901) to the field, e.g. `/name`.
+    pub pointer: String,
+    /// Stable code, e.g. `required`.
+    pub code: String,
+    /// Human text in the request's language.
+    pub detail: String,
+}
+
+/// An RFC 9457 problem document.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct Problem {
+    #[serde(rename = "type")]
+    #[schema(example = "urn:shengshi:problem:validation")]
+    pub type_uri: String,
+    pub title: String,
+    pub status: u16,
+    pub detail: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<FieldError>,
+    #[serde(skip)]
+    lang: Lang,
+}
+
+impl Problem {
+    pub fn new(kind: ProblemKind, lang: Lang, args: &[(&str, &str)]) -> Self {
+        let key = kind.catalog_key();
+        Self {
+            type_uri: kind.type_uri(),
+            title: t(lang, &format!("problem.{key}.title")).to_owned(),
+            status: kind.status().as_u16(),
+            detail: t_args(lang, &format!("problem.{key}.detail"), args),
+            errors: Vec::new(),
+            lang,
+        }
+    }
+
+    /// A validation problem listing each invalid field.
+    pub fn validation(lang: Lang, errors: Vec<FieldError>) -> Self {
+        let count = errors.len().to_string();
+        let mut problem = Self::new(ProblemKind::Validation, lang, &[("count", &count)]);
+        problem.errors = errors;
+        problem
+    }
+
+    /// An unexpected failure: logged in full, answered with nothing but the request ID.
+    pub fn internal(lang: Lang, request_id: &str, error: &dyn std::fmt::Display) -> Self {
+        tracing::error!(%error, "internal error");
+        Self::new(ProblemKind::Internal, lang, &[("request_id", request_id)])
+    }
+}
+
+impl IntoResponse for Problem {
+    fn into_response(self) -> Response {
+        let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let lang = HeaderValue::from_static(self.lang.tag());
+        let mut response = (status, axum::Json(&self)).into_response();
+        let headers = response.headers_mut();
+        headers.insert(
+            CONTENT_TYPE,
+            HeaderValue::from_static("application/problem+json"),
+        );
+        headers.insert(CONTENT_LANGUAGE, lang);
+        response
+    }
+}
+
+pub async fn not_found(lang: RequestLang, uri: Uri) -> Problem {
+    Problem::new(ProblemKind::NotFound, lang.lang, &[("path", uri.path())])
+}
+
+pub async fn method_not_allowed(lang: RequestLang) -> Problem {
+    Problem::new(ProblemKind::MethodNotAllowed, lang.lang, &[])
+}
+
+/// A JSON body whose rejections are problem documents in the request's language.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ApiJson<T>(pub T);
+
+impl<S, T> FromRequest<S> for ApiJson<T>
+where
+    S: Send + Sync,
+    axum::Json<T>: FromRequest<S, Rejection = JsonRejection>,
+{
+    type Rejection = Problem;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let (parts, body) = req.into_parts();
+        let lang = RequestLang::from_parts(&parts).lang;
+        let req = Request::from_parts(parts, body);
+        match axum::Json::<T>::from_request(req, state).await {
+            Ok(axum::Json(value)) => Ok(Self(value)),
+            Err(rejection) => Err(json_problem(lang, rejection)),
+        }
+    }
+}
+
+fn json_problem(lang: Lang, rejection: JsonRejection) -> Problem {
+    match rejection {
+        JsonRejection::MissingJsonContentType(_) => {
+            Problem::new(ProblemKind::UnsupportedMediaType, lang, &[])
+        }
+        JsonRejection::JsonDataError(e) => {
+            // serde's message names the field and the expectation, never server internals.
+            Problem::new(ProblemKind::BadRequest, lang, &[("reason", &e.body_text())])
+        }
+        JsonRejection::JsonSyntaxError(e) => {
+            Problem::new(ProblemKind::BadRequest, lang, &[("reason", &e.body_text())])
+        }
+        JsonRejection::BytesRejection(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+            Problem::new(ProblemKind::PayloadTooLarge, lang, &[])
+        }
+        other => Problem::new(
+            ProblemKind::BadRequest,
+            lang,
+            &[("reason", &other.body_text())],
+        ),
+    }
+}
