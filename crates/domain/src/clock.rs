@@ -15,13 +15,16 @@ pub const SHANGHAI_OFFSET: UtcOffset = match UtcOffset::from_hms(8, 0, 0) {
     Err(_) => panic!("+08:00 is a valid offset"),
 };
 
-/// An instant, always held in UTC.
+/// An instant, always held in UTC at millisecond precision (what both databases
+/// store), so that an instant survives a round trip through storage unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug)]
 pub struct Timestamp(OffsetDateTime);
 
 impl Timestamp {
     pub fn from_offset_date_time(t: OffsetDateTime) -> Self {
-        Self(t.to_offset(UtcOffset::UTC))
+        let t = t.to_offset(UtcOffset::UTC);
+        let millis = t.nanosecond() / 1_000_000 * 1_000_000;
+        Self(t.replace_nanosecond(millis).unwrap_or(t))
     }
 
     /// From milliseconds since the Unix epoch; `None` when out of range.
@@ -45,7 +48,7 @@ impl Timestamp {
     }
 
     pub fn plus(&self, d: Duration) -> Self {
-        Self(self.0 + d)
+        Self::from_offset_date_time(self.0 + d)
     }
 
     /// RFC 3339 text in UTC, with millisecond precision.
@@ -106,7 +109,7 @@ pub struct SystemClock;
 
 impl Clock for SystemClock {
     fn now(&self) -> Timestamp {
-        Timestamp(OffsetDateTime::now_utc())
+        Timestamp::from_offset_date_time(OffsetDateTime::now_utc())
     }
 }
 
@@ -120,12 +123,13 @@ impl FixedClock {
     }
 
     pub fn set(&self, t: Timestamp) {
+        // `t` is already at millisecond precision.
         *self.0.lock().unwrap_or_else(|e| e.into_inner()) = t.0;
     }
 
     pub fn advance(&self, d: Duration) {
         let mut guard = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        *guard += d;
+        *guard = Timestamp(*guard).plus(d).0;
     }
 }
 
@@ -163,6 +167,13 @@ mod tests {
         let shared = clock.clone();
         clock.advance(Duration::minutes(5));
         assert_eq!(shared.now().to_rfc3339(), "2026-05-20T00:05:00Z");
+    }
+
+    #[test]
+    fn instants_keep_millisecond_precision_only() {
+        let t = Timestamp::from_offset_date_time(datetime!(2026-01-01 00:00:00.123456789 UTC));
+        assert_eq!(t, Timestamp::from_unix_millis(t.unix_millis()).unwrap());
+        assert_eq!(t.to_rfc3339(), "2026-01-01T00:00:00.123Z");
     }
 
     #[test]

@@ -1,1 +1,230 @@
+//! Test harness shared by every integration test: fresh databases on both
+//! backends, and the real server started in-process on port 0.
+//!
+//! PostgreSQL tests use SHENGSHI_TEST_POSTGRES_URL (default
+//! postgres://postgres@127.0.0.1:5432/test) and get a schema of their own, dropped
+//! afterwards. When PostgreSQL is unreachable, tests are skipped loudly — except
+//! under CI=true, where a skip is a failure.
 
+use shengshi::config::{Config, DatabaseUrl};
+use shengshi::Application;
+use shengshi_domain::{Clock, FixedClock, SystemClock, Timestamp};
+use shengshi_store::Store;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+pub const DEFAULT_POSTGRES_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
+
+pub fn postgres_url() -> String {
+    std::env::var("SHENGSHI_TEST_POSTGRES_URL").unwrap_or_else(|_| DEFAULT_POSTGRES_URL.to_owned())
+}
+
+fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
+}
+
+/// A fresh, empty database for one test.
+#[derive(Debug)]
+pub struct TestDb {
+    pub backend: Backend,
+    url: String,
+    dir: tempfile::TempDir,
+    pg_schema: Option<String>,
+}
+
+impl TestDb {
+    pub fn sqlite() -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let url = format!("sqlite://{}", dir.path().join("shengshi.db").display());
+        Self { backend: Backend::Sqlite, url, dir, pg_schema: None }
+    }
+
+    /// A schema of its own in the test PostgreSQL; `None` (after a loud notice)
+    /// when PostgreSQL is unreachable outside CI.
+    pub async fn postgres() -> Option<Self> {
+        let base = postgres_url();
+        let pool = match sqlx::PgPool::connect(&base).await {
+            Ok(pool) => pool,
+            Err(e) if !in_ci() => {
+                eprintln!("SKIPPED (PostgreSQL unreachable at {base}: {e}); start PostgreSQL or set SHENGSHI_TEST_POSTGRES_URL");
+                return None;
+            }
+            Err(e) => panic!("CI=true and PostgreSQL is unreachable at {base}: {e}"),
+        };
+        let schema = format!("t_{}", uuid::Uuid::new_v4().simple());
+        sqlx::query(&format!("CREATE SCHEMA {schema}")).execute(&pool).await.expect("create schema");
+        pool.close().await;
+        let separator = if base.contains('?') { '&' } else { '?' };
+        let url = format!("{base}{separator}options=-c%20search_path%3D{schema}");
+        let dir = tempfile::tempdir().expect("temp dir");
+        Some(Self { backend: Backend::Postgres, url, dir, pg_schema: Some(schema) })
+    }
+
+    /// Either backend by name, for tests generated per backend.
+    pub async fn new(backend: Backend) -> Option<Self> {
+        match backend {
+            Backend::Sqlite => Some(Self::sqlite()),
+            Backend::Postgres => Self::postgres().await,
+        }
+    }
+
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// A scratch directory that lives as long as the database.
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// A migrated store on this database.
+    pub async fn store(&self) -> Arc<dyn Store> {
+        let store: Arc<dyn Store> = match self.backend {
+            Backend::Sqlite => Arc::new(shengshi_store_sqlite::SqliteStore::open(&self.url).await.expect("open sqlite")),
+            Backend::Postgres => {
+                Arc::new(shengshi_store_postgres::PostgresStore::open(&self.url).await.expect("open postgres"))
+            }
+        };
+        store.migrate().await.expect("migrate");
+        store
+    }
+
+    /// Runs raw SQL beneath the store traits (to tamper, or to prove the
+    /// database itself refuses something). Returns the driver's error text.
+    pub async fn exec(&self, sql: &str) -> Result<u64, String> {
+        match self.backend {
+            Backend::Sqlite => {
+                let pool = sqlx::SqlitePool::connect(&self.url).await.map_err(|e| e.to_string())?;
+                let result = sqlx::query(sql).execute(&pool).await.map(|r| r.rows_affected());
+                pool.close().await;
+                result.map_err(|e| e.to_string())
+            }
+            Backend::Postgres => {
+                let pool = sqlx::PgPool::connect(&self.url).await.map_err(|e| e.to_string())?;
+                let result = sqlx::query(sql).execute(&pool).await.map(|r| r.rows_affected());
+                pool.close().await;
+                result.map_err(|e| e.to_string())
+            }
+        }
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        let Some(schema) = self.pg_schema.take() else { return };
+        let base = postgres_url();
+        // Drop runs inside a test's runtime; use a thread with its own.
+        let _ = std::thread::spawn(move || {
+            let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() else { return };
+            rt.block_on(async {
+                if let Ok(pool) = sqlx::PgPool::connect(&base).await {
+                    let _ = sqlx::query(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE")).execute(&pool).await;
+                    pool.close().await;
+                }
+            });
+        })
+        .join();
+    }
+}
+
+/// A running server for one test.
+#[derive(Debug)]
+pub struct TestApp {
+    pub origin: String,
+    pub client: reqwest::Client,
+    pub clock: FixedClock,
+    pub db: TestDb,
+    pub data_dir: PathBuf,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+/// Options for [`spawn_app_with`].
+#[derive(Debug, Default)]
+pub struct AppOptions {
+    pub demo: bool,
+    /// Start the clock here instead of at the real time.
+    pub start_at: Option<Timestamp>,
+}
+
+pub async fn spawn_app(db: TestDb) -> TestApp {
+    spawn_app_with(db, AppOptions::default()).await
+}
+
+pub async fn spawn_app_with(db: TestDb, options: AppOptions) -> TestApp {
+    let data_dir = db.dir().join("data");
+    let config = Config {
+        listen: "127.0.0.1:0".parse().expect("address"),
+        data_dir: data_dir.clone(),
+        database_url: Some(DatabaseUrl::new(db.url().to_owned())),
+        demo: options.demo,
+        ..Config::default()
+    };
+    let clock = FixedClock::at(options.start_at.unwrap_or_else(|| SystemClock.now()));
+    let app = Application::build(&config, Arc::new(clock.clone())).await.expect("the server starts");
+    let origin = format!("http://127.0.0.1:{}", app.port());
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let task = tokio::spawn(async move {
+        app.run(async {
+            let _ = rx.await;
+        })
+        .await
+        .expect("the server runs");
+    });
+    TestApp {
+        origin,
+        client: reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client"),
+        clock,
+        db,
+        data_dir,
+        shutdown: Some(tx),
+        task: Some(task),
+    }
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.origin)
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client.get(self.url(path)).send().await.expect("request")
+    }
+
+    /// Stops the server gracefully and waits for it.
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(task) = self.task.take() {
+            task.await.expect("the server stops cleanly");
+        }
+    }
+}
+
+/// Generates one `#[tokio::test]` per backend for each listed async function
+/// taking a [`Backend`]. PostgreSQL tests skip loudly when it is unreachable
+/// (never under CI=true).
+#[macro_export]
+macro_rules! tests_on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name($crate::Backend::Sqlite).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name($crate::Backend::Postgres).await;
+                }
+            )*
+        }
+    };
+}
+
+pub use shengshi_store::Backend;

@@ -1,1 +1,1 @@
-
+//! The storage contract suite lives in `tests/`.
