@@ -154,6 +154,7 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Serve { demo, listen, db } => {
             let config = load_config(&cli.config, &db, listen, demo)?;
             let app = Application::build(&config, Arc::new(SystemClock)).await?;
+            let shutdown = shutdown_signal()?;
             println!(
                 "Shengshi {} is listening on {}",
                 shengshi::startup::VERSION,
@@ -163,7 +164,7 @@ async fn run(cli: Cli) -> Result<()> {
                 println!("{}", demo::instructions(app.origin()));
             }
             tracing::info!(origin = %app.origin(), database = app.services().store.backend().name(), "serving");
-            app.run(shutdown_signal()).await
+            app.run(shutdown).await
         }
         Command::Migrate { db } => {
             let config = load_config(&cli.config, &db, None, false)?;
@@ -274,25 +275,27 @@ async fn run(cli: Cli) -> Result<()> {
     }
 }
 
-/// Completes on SIGINT (Ctrl-C) or SIGTERM.
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
+/// Completes on SIGINT (Ctrl-C) or SIGTERM. The handlers are installed when
+/// this is called, not when the future is first polled, so a signal that
+/// arrives right after the "listening" line is never missed.
+#[cfg(unix)]
+fn shutdown_signal() -> Result<impl std::future::Future<Output = ()> + Send + 'static> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut interrupt = signal(SignalKind::interrupt()).context("cannot handle SIGINT")?;
+    let mut terminate = signal(SignalKind::terminate()).context("cannot handle SIGTERM")?;
+    Ok(async move {
+        tokio::select! {
+            _ = interrupt.recv() => {}
+            _ = terminate.recv() => {}
         }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => {}
-        _ = terminate => {}
-    }
-    tracing::info!("shutdown signal received");
+        tracing::info!("shutdown signal received");
+    })
+}
+
+#[cfg(not(unix))]
+fn shutdown_signal() -> Result<impl std::future::Future<Output = ()> + Send + 'static> {
+    Ok(async {
+        let _ = tokio::signal::ctrl_c().await;
+        tracing::info!("shutdown signal received");
+    })
 }

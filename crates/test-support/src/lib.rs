@@ -36,7 +36,12 @@ impl TestDb {
     pub fn sqlite() -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let url = format!("sqlite://{}", dir.path().join("shengshi.db").display());
-        Self { backend: Backend::Sqlite, url, dir, pg_schema: None }
+        Self {
+            backend: Backend::Sqlite,
+            url,
+            dir,
+            pg_schema: None,
+        }
     }
 
     /// A schema of its own in the test PostgreSQL; `None` (after a loud notice)
@@ -52,12 +57,20 @@ impl TestDb {
             Err(e) => panic!("CI=true and PostgreSQL is unreachable at {base}: {e}"),
         };
         let schema = format!("t_{}", uuid::Uuid::new_v4().simple());
-        sqlx::query(&format!("CREATE SCHEMA {schema}")).execute(&pool).await.expect("create schema");
+        sqlx::query(&format!("CREATE SCHEMA {schema}"))
+            .execute(&pool)
+            .await
+            .expect("create schema");
         pool.close().await;
         let separator = if base.contains('?') { '&' } else { '?' };
         let url = format!("{base}{separator}options=-c%20search_path%3D{schema}");
         let dir = tempfile::tempdir().expect("temp dir");
-        Some(Self { backend: Backend::Postgres, url, dir, pg_schema: Some(schema) })
+        Some(Self {
+            backend: Backend::Postgres,
+            url,
+            dir,
+            pg_schema: Some(schema),
+        })
     }
 
     /// Either backend by name, for tests generated per backend.
@@ -80,10 +93,16 @@ impl TestDb {
     /// A migrated store on this database.
     pub async fn store(&self) -> Arc<dyn Store> {
         let store: Arc<dyn Store> = match self.backend {
-            Backend::Sqlite => Arc::new(shengshi_store_sqlite::SqliteStore::open(&self.url).await.expect("open sqlite")),
-            Backend::Postgres => {
-                Arc::new(shengshi_store_postgres::PostgresStore::open(&self.url).await.expect("open postgres"))
-            }
+            Backend::Sqlite => Arc::new(
+                shengshi_store_sqlite::SqliteStore::open(&self.url)
+                    .await
+                    .expect("open sqlite"),
+            ),
+            Backend::Postgres => Arc::new(
+                shengshi_store_postgres::PostgresStore::open(&self.url)
+                    .await
+                    .expect("open postgres"),
+            ),
         };
         store.migrate().await.expect("migrate");
         store
@@ -94,14 +113,24 @@ impl TestDb {
     pub async fn exec(&self, sql: &str) -> Result<u64, String> {
         match self.backend {
             Backend::Sqlite => {
-                let pool = sqlx::SqlitePool::connect(&self.url).await.map_err(|e| e.to_string())?;
-                let result = sqlx::query(sql).execute(&pool).await.map(|r| r.rows_affected());
+                let pool = sqlx::SqlitePool::connect(&self.url)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                let result = sqlx::query(sql)
+                    .execute(&pool)
+                    .await
+                    .map(|r| r.rows_affected());
                 pool.close().await;
                 result.map_err(|e| e.to_string())
             }
             Backend::Postgres => {
-                let pool = sqlx::PgPool::connect(&self.url).await.map_err(|e| e.to_string())?;
-                let result = sqlx::query(sql).execute(&pool).await.map(|r| r.rows_affected());
+                let pool = sqlx::PgPool::connect(&self.url)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                let result = sqlx::query(sql)
+                    .execute(&pool)
+                    .await
+                    .map(|r| r.rows_affected());
                 pool.close().await;
                 result.map_err(|e| e.to_string())
             }
@@ -111,14 +140,23 @@ impl TestDb {
 
 impl Drop for TestDb {
     fn drop(&mut self) {
-        let Some(schema) = self.pg_schema.take() else { return };
+        let Some(schema) = self.pg_schema.take() else {
+            return;
+        };
         let base = postgres_url();
         // Drop runs inside a test's runtime; use a thread with its own.
         let _ = std::thread::spawn(move || {
-            let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() else { return };
+            let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            else {
+                return;
+            };
             rt.block_on(async {
                 if let Ok(pool) = sqlx::PgPool::connect(&base).await {
-                    let _ = sqlx::query(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE")).execute(&pool).await;
+                    let _ = sqlx::query(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))
+                        .execute(&pool)
+                        .await;
                     pool.close().await;
                 }
             });
@@ -161,7 +199,9 @@ pub async fn spawn_app_with(db: TestDb, options: AppOptions) -> TestApp {
         ..Config::default()
     };
     let clock = FixedClock::at(options.start_at.unwrap_or_else(|| SystemClock.now()));
-    let app = Application::build(&config, Arc::new(clock.clone())).await.expect("the server starts");
+    let app = Application::build(&config, Arc::new(clock.clone()))
+        .await
+        .expect("the server starts");
     let origin = format!("http://127.0.0.1:{}", app.port());
     let (tx, rx) = tokio::sync::oneshot::channel();
     let task = tokio::spawn(async move {
@@ -173,7 +213,10 @@ pub async fn spawn_app_with(db: TestDb, options: AppOptions) -> TestApp {
     });
     TestApp {
         origin,
-        client: reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client"),
+        client: reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("client"),
         clock,
         db,
         data_dir,
@@ -188,7 +231,11 @@ impl TestApp {
     }
 
     pub async fn get(&self, path: &str) -> reqwest::Response {
-        self.client.get(self.url(path)).send().await.expect("request")
+        self.client
+            .get(self.url(path))
+            .send()
+            .await
+            .expect("request")
     }
 
     /// Stops the server gracefully and waits for it.

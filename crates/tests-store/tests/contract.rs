@@ -2,7 +2,10 @@
 //! SQLite and PostgreSQL alike. Names read as the rule they check.
 
 use shengshi_app::{keys, SecurityLog, Services};
-use shengshi_domain::{Actor, Clock, InstallationId, SecurityEvent, SecurityEventKind, SubjectId, SystemClock, Timestamp};
+use shengshi_domain::{
+    Actor, Clock, InstallationId, SecurityEvent, SecurityEventKind, SubjectId, SystemClock,
+    Timestamp,
+};
 use shengshi_envelope::{Algorithm, KeyEncryptionKey, LocalKek};
 use shengshi_store::{Installation, Store, StoreError, StoredDataKey};
 use shengshi_test_support::{tests_on_both_backends, Backend, TestDb};
@@ -56,7 +59,9 @@ fn stored_key(subject: SubjectId) -> StoredDataKey {
 }
 
 async fn migrations_are_idempotent_and_leave_the_schema_current(backend: Backend) {
-    let Some((_db, store)) = db_and_store(backend).await else { return };
+    let Some((_db, store)) = db_and_store(backend).await else {
+        return;
+    };
     let first = store.schema_status().await.unwrap();
     assert!(first.is_current(), "{first:?}");
     let again = store.migrate().await.unwrap();
@@ -65,57 +70,114 @@ async fn migrations_are_idempotent_and_leave_the_schema_current(backend: Backend
 }
 
 async fn a_schema_from_a_newer_version_is_refused(backend: Backend) {
-    let Some((db, store)) = db_and_store(backend).await else { return };
+    let Some((db, store)) = db_and_store(backend).await else {
+        return;
+    };
     db.exec(
         "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) \
          VALUES (99990101000000, 'from the future', true, x'00', 1)"
-            .replace("x'00'", if backend == Backend::Postgres { "'\\x00'::bytea" } else { "x'00'" })
+            .replace(
+                "x'00'",
+                if backend == Backend::Postgres {
+                    "'\\x00'::bytea"
+                } else {
+                    "x'00'"
+                },
+            )
             .as_str(),
     )
     .await
     .unwrap();
-    assert!(matches!(store.schema_status().await, Err(StoreError::SchemaTooNew { database: 99990101000000, .. })));
-    assert!(matches!(store.migrate().await, Err(StoreError::SchemaTooNew { .. })));
+    assert!(matches!(
+        store.schema_status().await,
+        Err(StoreError::SchemaTooNew {
+            database: 99990101000000,
+            ..
+        })
+    ));
+    assert!(matches!(
+        store.migrate().await,
+        Err(StoreError::SchemaTooNew { .. })
+    ));
     let readiness = shengshi_app::health::readiness(store.as_ref()).await;
-    assert!(matches!(readiness, Err(shengshi_app::health::NotReady::SchemaTooNew)));
+    assert!(matches!(
+        readiness,
+        Err(shengshi_app::health::NotReady::SchemaTooNew)
+    ));
 }
 
 async fn the_installation_is_recorded_once(backend: Backend) {
-    let Some((_db, store)) = db_and_store(backend).await else { return };
+    let Some((_db, store)) = db_and_store(backend).await else {
+        return;
+    };
     assert_eq!(store.installation().await.unwrap(), None);
     let first = installation("local:a");
     store.create_installation(&first).await.unwrap();
     assert_eq!(store.installation().await.unwrap(), Some(first.clone()));
-    let err = store.create_installation(&installation("local:b")).await.unwrap_err();
+    let err = store
+        .create_installation(&installation("local:b"))
+        .await
+        .unwrap_err();
     assert!(matches!(err, StoreError::Conflict(_)), "{err:?}");
-    assert_eq!(store.installation().await.unwrap(), Some(first), "the first record is unchanged");
+    assert_eq!(
+        store.installation().await.unwrap(),
+        Some(first),
+        "the first record is unchanged"
+    );
     store.set_kek("local:c", &[9]).await.unwrap();
     let rotated = store.installation().await.unwrap().unwrap();
-    assert_eq!((rotated.kek_id.as_str(), rotated.kek_check.as_slice()), ("local:c", &[9u8][..]));
+    assert_eq!(
+        (rotated.kek_id.as_str(), rotated.kek_check.as_slice()),
+        ("local:c", &[9u8][..])
+    );
 }
 
 async fn security_events_come_back_in_order_and_in_pages(backend: Backend) {
-    let Some((_db, store)) = db_and_store(backend).await else { return };
+    let Some((_db, store)) = db_and_store(backend).await else {
+        return;
+    };
     let events: Vec<_> = (0..7)
-        .map(|i| event(SecurityEventKind::LoginFailed { method: "sms".into(), reason: format!("attempt {i}") }))
+        .map(|i| {
+            event(SecurityEventKind::LoginFailed {
+                method: "sms".into(),
+                reason: format!("attempt {i}"),
+            })
+        })
         .collect();
     store.append_security_events(&events[..3]).await.unwrap();
     store.append_security_events(&events[3..]).await.unwrap();
     let page1 = store.security_events(0, 4).await.unwrap();
-    let page2 = store.security_events(page1.last().unwrap().seq, 4).await.unwrap();
+    let page2 = store
+        .security_events(page1.last().unwrap().seq, 4)
+        .await
+        .unwrap();
     assert_eq!(page1.len(), 4);
     assert_eq!(page2.len(), 3);
     let read: Vec<_> = page1.into_iter().chain(page2).map(|l| l.event).collect();
     assert_eq!(read, events, "every field comes back, in append order");
     // A batch with a duplicate id fails whole.
-    let dup = vec![event(SecurityEventKind::Lockout { until: "x".into() }), events[0].clone()];
+    let dup = vec![
+        event(SecurityEventKind::Lockout { until: "x".into() }),
+        events[0].clone(),
+    ];
     assert!(store.append_security_events(&dup).await.is_err());
-    assert_eq!(store.security_events(0, 100).await.unwrap().len(), 7, "nothing half-written");
+    assert_eq!(
+        store.security_events(0, 100).await.unwrap().len(),
+        7,
+        "nothing half-written"
+    );
 }
 
 async fn the_database_refuses_to_alter_or_delete_security_events(backend: Backend) {
-    let Some((db, store)) = db_and_store(backend).await else { return };
-    store.append_security_events(&[event(SecurityEventKind::LoginSucceeded { method: "passkey".into() })]).await.unwrap();
+    let Some((db, store)) = db_and_store(backend).await else {
+        return;
+    };
+    store
+        .append_security_events(&[event(SecurityEventKind::LoginSucceeded {
+            method: "passkey".into(),
+        })])
+        .await
+        .unwrap();
     let update = db.exec("UPDATE security_events SET kind = 'forged'").await;
     assert!(update.unwrap_err().contains("append-only"));
     let delete = db.exec("DELETE FROM security_events").await;
@@ -124,14 +186,22 @@ async fn the_database_refuses_to_alter_or_delete_security_events(backend: Backen
 }
 
 async fn concurrent_security_events_are_all_durable(backend: Backend) {
-    let Some((_db, store)) = db_and_store(backend).await else { return };
+    let Some((_db, store)) = db_and_store(backend).await else {
+        return;
+    };
     let log = SecurityLog::start(store.clone(), Arc::new(SystemClock));
     let writers: Vec<_> = (0..200)
         .map(|i| {
             let log = log.clone();
             tokio::spawn(async move {
-                log.record(Actor::Anonymous, SecurityEventKind::LoginFailed { method: "sms".into(), reason: i.to_string() })
-                    .await
+                log.record(
+                    Actor::Anonymous,
+                    SecurityEventKind::LoginFailed {
+                        method: "sms".into(),
+                        reason: i.to_string(),
+                    },
+                )
+                .await
             })
         })
         .collect();
@@ -153,36 +223,76 @@ async fn concurrent_security_events_are_all_durable(backend: Backend) {
 }
 
 async fn a_subject_has_exactly_one_data_key(backend: Backend) {
-    let Some((_db, store)) = db_and_store(backend).await else { return };
+    let Some((_db, store)) = db_and_store(backend).await else {
+        return;
+    };
     let subject = SubjectId::new();
     let key = stored_key(subject);
-    store.insert_data_keys(std::slice::from_ref(&key)).await.unwrap();
+    store
+        .insert_data_keys(std::slice::from_ref(&key))
+        .await
+        .unwrap();
     assert_eq!(store.data_key(subject).await.unwrap(), Some(key));
-    let again = store.insert_data_keys(&[stored_key(subject)]).await.unwrap_err();
+    let again = store
+        .insert_data_keys(&[stored_key(subject)])
+        .await
+        .unwrap_err();
     assert!(matches!(again, StoreError::Conflict(_)), "{again:?}");
     // A batch containing a conflict inserts nothing.
     let fresh = SubjectId::new();
-    assert!(store.insert_data_keys(&[stored_key(fresh), stored_key(subject)]).await.is_err());
+    assert!(store
+        .insert_data_keys(&[stored_key(fresh), stored_key(subject)])
+        .await
+        .is_err());
     assert_eq!(store.data_key(fresh).await.unwrap(), None);
 }
 
 async fn a_destroyed_data_key_cannot_come_back(backend: Backend) {
-    let Some((db, store)) = db_and_store(backend).await else { return };
+    let Some((db, store)) = db_and_store(backend).await else {
+        return;
+    };
     let subject = SubjectId::new();
-    store.insert_data_keys(&[stored_key(subject)]).await.unwrap();
+    store
+        .insert_data_keys(&[stored_key(subject)])
+        .await
+        .unwrap();
     let at = Timestamp::from_unix_millis(1_765_000_000_000).unwrap();
     assert!(store.destroy_data_key(subject, at).await.unwrap());
-    assert!(!store.destroy_data_key(subject, at).await.unwrap(), "idempotent");
+    assert!(
+        !store.destroy_data_key(subject, at).await.unwrap(),
+        "idempotent"
+    );
     let gone = store.data_key(subject).await.unwrap().unwrap();
     assert_eq!((gone.wrapped_key, gone.destroyed_at), (None, Some(at)));
-    assert!(!store.rewrap_data_key(subject, "local:new", &[1, 2, 3]).await.unwrap());
-    let restore = db.exec("UPDATE data_keys SET wrapped_key = x'01', destroyed_at = NULL".replace("x'01'", if backend == Backend::Postgres { "'\\x01'::bytea" } else { "x'01'" }).as_str()).await;
+    assert!(!store
+        .rewrap_data_key(subject, "local:new", &[1, 2, 3])
+        .await
+        .unwrap());
+    let restore = db
+        .exec(
+            "UPDATE data_keys SET wrapped_key = x'01', destroyed_at = NULL"
+                .replace(
+                    "x'01'",
+                    if backend == Backend::Postgres {
+                        "'\\x01'::bytea"
+                    } else {
+                        "x'01'"
+                    },
+                )
+                .as_str(),
+        )
+        .await;
     assert!(restore.unwrap_err().contains("cannot be restored"));
-    assert!(!store.destroy_data_key(SubjectId::new(), at).await.unwrap(), "absent subject");
+    assert!(
+        !store.destroy_data_key(SubjectId::new(), at).await.unwrap(),
+        "absent subject"
+    );
 }
 
 async fn data_keys_page_in_subject_order(backend: Backend) {
-    let Some((_db, store)) = db_and_store(backend).await else { return };
+    let Some((_db, store)) = db_and_store(backend).await else {
+        return;
+    };
     let mut subjects: Vec<_> = (0..5).map(|_| SubjectId::new()).collect();
     let keys: Vec<_> = subjects.iter().rev().map(|s| stored_key(*s)).collect();
     store.insert_data_keys(&keys).await.unwrap();
@@ -194,8 +304,11 @@ async fn data_keys_page_in_subject_order(backend: Backend) {
 }
 
 async fn kek_rotation_rewraps_every_live_key_and_is_resumable(backend: Backend) {
-    let Some((db, store)) = db_and_store(backend).await else { return };
-    let old: Arc<dyn KeyEncryptionKey> = Arc::new(LocalKek::create(&db.dir().join("old.kek")).unwrap());
+    let Some((db, store)) = db_and_store(backend).await else {
+        return;
+    };
+    let old: Arc<dyn KeyEncryptionKey> =
+        Arc::new(LocalKek::create(&db.dir().join("old.kek")).unwrap());
     let new = LocalKek::create(&db.dir().join("new.kek")).unwrap();
     let services = Services {
         store: store.clone(),
@@ -204,7 +317,10 @@ async fn kek_rotation_rewraps_every_live_key_and_is_resumable(backend: Backend) 
         security_log: SecurityLog::start(store.clone(), Arc::new(SystemClock)),
         envelope_algorithm: Algorithm::Sm4Gcm,
     };
-    store.create_installation(&installation(old.id())).await.unwrap();
+    store
+        .create_installation(&installation(old.id()))
+        .await
+        .unwrap();
     let subjects: Vec<_> = (0..3).map(|_| SubjectId::new()).collect();
     let mut sealed = Vec::new();
     for s in &subjects {
@@ -213,24 +329,51 @@ async fn kek_rotation_rewraps_every_live_key_and_is_resumable(backend: Backend) 
     }
     keys::destroy(&services, subjects[2]).await.unwrap();
 
-    let report = keys::rotate_kek(store.as_ref(), old.as_ref(), &new).await.unwrap();
+    let report = keys::rotate_kek(store.as_ref(), old.as_ref(), &new)
+        .await
+        .unwrap();
     assert_eq!((report.rewrapped, report.destroyed), (2, 1));
-    let again = keys::rotate_kek(store.as_ref(), old.as_ref(), &new).await.unwrap();
-    assert_eq!((again.rewrapped, again.already_done), (0, 2), "a second run finds nothing to do");
-    assert_eq!(store.installation().await.unwrap().unwrap().kek_id, new.id());
+    let again = keys::rotate_kek(store.as_ref(), old.as_ref(), &new)
+        .await
+        .unwrap();
+    assert_eq!(
+        (again.rewrapped, again.already_done),
+        (0, 2),
+        "a second run finds nothing to do"
+    );
+    assert_eq!(
+        store.installation().await.unwrap().unwrap().kek_id,
+        new.id()
+    );
 
-    let rotated = Services { kek: Arc::new(new), ..services.clone() };
+    let rotated = Services {
+        kek: Arc::new(new),
+        ..services.clone()
+    };
     for (s, c) in subjects[..2].iter().zip(&sealed) {
         let key = keys::load(&rotated, *s).await.unwrap();
         assert_eq!(&*key.open(c, b"test.field").unwrap(), b"personal data");
     }
-    assert!(matches!(keys::load(&rotated, subjects[2]).await, Err(keys::KeyError::Destroyed(_))));
-    assert!(matches!(keys::load(&services, subjects[0]).await, Err(keys::KeyError::WrappedByOtherKek { .. })));
+    assert!(matches!(
+        keys::load(&rotated, subjects[2]).await,
+        Err(keys::KeyError::Destroyed(_))
+    ));
+    assert!(matches!(
+        keys::load(&services, subjects[0]).await,
+        Err(keys::KeyError::WrappedByOtherKek { .. })
+    ));
 }
 
 async fn an_empty_database_is_empty_until_something_is_written(backend: Backend) {
-    let Some((_db, store)) = db_and_store(backend).await else { return };
+    let Some((_db, store)) = db_and_store(backend).await else {
+        return;
+    };
     assert!(store.is_empty().await.unwrap());
-    store.append_security_events(&[event(SecurityEventKind::Lockout { until: "later".into() })]).await.unwrap();
+    store
+        .append_security_events(&[event(SecurityEventKind::Lockout {
+            until: "later".into(),
+        })])
+        .await
+        .unwrap();
     assert!(!store.is_empty().await.unwrap());
 }

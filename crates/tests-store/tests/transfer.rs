@@ -1,0 +1,202 @@
+//! Export and import between backends: a populated installation moves from
+//! SQLite to PostgreSQL and back without losing or changing anything.
+
+use shengshi_app::transfer::{export, import, TransferError};
+use shengshi_app::{installation, keys, SecurityLog, Services};
+use shengshi_domain::{Actor, SecurityEventKind, SubjectId, SystemClock};
+use shengshi_envelope::{Algorithm, KeyEncryptionKey, LocalKek};
+use shengshi_store::Store;
+use shengshi_test_support::{Backend, TestDb};
+use std::sync::Arc;
+
+/// An installation with events, live keys and a destroyed key.
+async fn populate(
+    store: Arc<dyn Store>,
+    kek: Arc<dyn KeyEncryptionKey>,
+) -> Vec<(SubjectId, shengshi_envelope::Sealed)> {
+    let clock = Arc::new(SystemClock);
+    let log = SecurityLog::start(store.clone(), clock.clone());
+    installation::open_or_create(
+        store.as_ref(),
+        kek.as_ref(),
+        clock.as_ref(),
+        &log,
+        Algorithm::Aes256Gcm,
+        true,
+    )
+    .await
+    .unwrap();
+    let services = Services {
+        store,
+        clock,
+        kek,
+        security_log: log.clone(),
+        envelope_algorithm: Algorithm::Aes256Gcm,
+    };
+    let mut sealed = Vec::new();
+    for i in 0..25 {
+        let subject = SubjectId::new();
+        let key = keys::create(&services, subject).await.unwrap();
+        sealed.push((
+            subject,
+            key.seal(format!("resident {i}").as_bytes(), b"test.name"),
+        ));
+    }
+    keys::destroy(&services, sealed[0].0).await.unwrap();
+    log.record(
+        Actor::Anonymous,
+        SecurityEventKind::LoginFailed {
+            method: "sms".into(),
+            reason: "wrong code".into(),
+        },
+    )
+    .await
+    .unwrap();
+    sealed
+}
+
+async fn export_text(store: &dyn Store) -> String {
+    let mut out = Vec::new();
+    export(store, &mut out).await.unwrap();
+    String::from_utf8(out).unwrap()
+}
+
+/// The records, without the header (which names the exporting backend).
+fn records(text: &str) -> Vec<&str> {
+    text.lines().skip(1).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_installation_moves_from_sqlite_to_postgres_and_back_unchanged() {
+    let Some(pg) = TestDb::postgres().await else {
+        return;
+    };
+    let sqlite = TestDb::sqlite();
+    let source = sqlite.store().await;
+    let kek: Arc<dyn KeyEncryptionKey> =
+        Arc::new(LocalKek::create(&sqlite.dir().join("kek")).unwrap());
+    let sealed = populate(source.clone(), kek.clone()).await;
+    let original = export_text(source.as_ref()).await;
+    assert!(original
+        .lines()
+        .next()
+        .unwrap()
+        .contains(r#""backend":"sqlite""#));
+
+    let target = pg.store().await;
+    let report = import(target.as_ref(), &mut original.as_bytes())
+        .await
+        .unwrap();
+    assert_eq!(
+        report.records as usize,
+        records(&original).len() - 1,
+        "every record but the trailer"
+    );
+    let via_postgres = export_text(target.as_ref()).await;
+    assert_eq!(
+        records(&via_postgres),
+        records(&original),
+        "PostgreSQL holds exactly what SQLite held"
+    );
+
+    // The moved keys still open the moved data with the same KEK; the destroyed one stays destroyed.
+    let services = Services {
+        store: target.clone(),
+        clock: Arc::new(SystemClock),
+        kek: kek.clone(),
+        security_log: SecurityLog::start(target.clone(), Arc::new(SystemClock)),
+        envelope_algorithm: Algorithm::Aes256Gcm,
+    };
+    for (i, (subject, ciphertext)) in sealed.iter().enumerate().skip(1) {
+        let key = keys::load(&services, *subject).await.unwrap();
+        assert_eq!(
+            &*key.open(ciphertext, b"test.name").unwrap(),
+            format!("resident {i}").as_bytes()
+        );
+    }
+    assert!(matches!(
+        keys::load(&services, sealed[0].0).await,
+        Err(keys::KeyError::Destroyed(_))
+    ));
+
+    let back = TestDb::sqlite();
+    let back_store = back.store().await;
+    import(back_store.as_ref(), &mut via_postgres.as_bytes())
+        .await
+        .unwrap();
+    assert_eq!(
+        records(&export_text(back_store.as_ref()).await),
+        records(&original),
+        "and back to SQLite"
+    );
+}
+
+async fn exported(backend: Backend) -> Option<(TestDb, String)> {
+    let db = TestDb::new(backend).await?;
+    let store = db.store().await;
+    let kek: Arc<dyn KeyEncryptionKey> = Arc::new(LocalKek::create(&db.dir().join("kek")).unwrap());
+    populate(store.clone(), kek).await;
+    let text = export_text(store.as_ref()).await;
+    Some((db, text))
+}
+
+async fn refused(backend: Backend, input: &str) -> (TransferError, bool) {
+    let target = TestDb::new(backend).await.unwrap();
+    let store = target.store().await;
+    let err = import(store.as_ref(), &mut input.as_bytes())
+        .await
+        .unwrap_err();
+    // Nothing usable is left: no installation record means start-up refuses the database.
+    let installed = store.installation().await.unwrap().is_some();
+    (err, installed)
+}
+
+async fn bad_exports_are_refused_and_leave_no_installation(backend: Backend) {
+    let Some((_db, text)) = exported(backend).await else {
+        return;
+    };
+    let lines: Vec<&str> = text.lines().collect();
+
+    let truncated = lines[..lines.len() - 1].join("\n");
+    let (err, installed) = refused(backend, &truncated).await;
+    assert!(matches!(err, TransferError::Truncated), "{err}");
+    assert!(!installed);
+
+    let mut miscounted = lines.clone();
+    miscounted.remove(3);
+    let (err, installed) = refused(backend, &miscounted.join("\n")).await;
+    assert!(err.to_string().contains("trailer says"), "{err}");
+    assert!(!installed);
+
+    let newer = text.replacen(r#""version":1"#, r#""version":99"#, 1);
+    let (err, _) = refused(backend, &newer).await;
+    assert!(err.to_string().contains("not supported"), "{err}");
+
+    let mut garbage = lines.clone();
+    garbage[2] = r#"{"record":"mystery"}"#;
+    let (err, installed) = refused(backend, &garbage.join("\n")).await;
+    assert!(
+        matches!(err, TransferError::BadInput { line: 3, .. }),
+        "{err}"
+    );
+    assert!(!installed);
+
+    let (err, _) = refused(backend, "").await;
+    assert!(matches!(err, TransferError::Truncated), "{err}");
+}
+
+async fn import_refuses_a_database_that_is_not_empty(backend: Backend) {
+    let Some((db, text)) = exported(backend).await else {
+        return;
+    };
+    let store = db.store().await;
+    let err = import(store.as_ref(), &mut text.as_bytes())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, TransferError::TargetNotEmpty), "{err}");
+}
+
+shengshi_test_support::tests_on_both_backends!(
+    bad_exports_are_refused_and_leave_no_installation,
+    import_refuses_a_database_that_is_not_empty,
+);
