@@ -232,7 +232,7 @@ export async function newPage(browser, { lang = 'zh-CN' } = {}) {
   const page = await context.newPage();
   problemsByPage.set(page, problems);
   page.on('console', (message) => {
-    if (message.type() !== 'error' || isMissingFavicon(message)) return;
+    if (message.type() !== 'error') return;
     // Chromium also logs CSP blocks as console errors; label them as such.
     const kind = /Content Security Policy/i.test(message.text()) ? 'csp' : 'console';
     const { url, lineNumber } = message.location();
@@ -240,15 +240,6 @@ export async function newPage(browser, { lang = 'zh-CN' } = {}) {
   });
   page.on('pageerror', (error) => problems.push({ kind: 'pageerror', text: String(error) }));
   return page;
-}
-
-// The browser asks for /favicon.ico on its own, and the server does not serve
-// one yet, so a 404 for it is logged whenever chromium gets round to asking
-// (sometimes during a test, sometimes after). It is not the page's doing.
-// TODO: drop this once the server serves a favicon or the pages link one.
-function isMissingFavicon(message) {
-  const { url } = message.location();
-  return /^Failed to load resource: .*404/.test(message.text()) && url && new URL(url).pathname === '/favicon.ico';
 }
 
 /** Everything the page complained about so far: [{ kind, text }]. */

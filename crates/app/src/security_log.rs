@@ -42,13 +42,15 @@ impl SecurityLog {
         event: SecurityEventKind,
     ) -> Result<(), SecurityLogError> {
         let event = SecurityEvent::new(self.clock.now(), actor, event);
-        tracing::info!(target: "security", kind = event.event.name(), id = %event.id, "security event");
+        let (kind, id) = (event.event.name(), event.id);
         let (ack, done) = oneshot::channel();
         self.sender
             .send((event, ack))
             .await
             .map_err(|_| SecurityLogError::Closed)?;
-        done.await.map_err(|_| SecurityLogError::Closed)?
+        done.await.map_err(|_| SecurityLogError::Closed)??;
+        tracing::info!(target: "security", kind, %id, "security event recorded");
+        Ok(())
     }
 }
 

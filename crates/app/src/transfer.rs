@@ -183,8 +183,11 @@ pub async fn import(
             keys.clear();
         }
     }
-    if next_line(&mut lines)?.is_some_and(|l| !l.trim().is_empty()) {
-        return Err(bad(line + 1, "data after the trailer".into()));
+    while let Some(extra) = next_line(&mut lines)? {
+        line += 1;
+        if !extra.trim().is_empty() {
+            return Err(bad(line, "data after the trailer".into()));
+        }
     }
     let installation = installation.ok_or(TransferError::NoInstallation)?;
     store.append_security_events(&events).await?;

@@ -76,14 +76,28 @@ impl DatabaseUrl {
 
     /// The URL with any password replaced by `***`.
     pub fn redacted(&self) -> String {
-        match url::Url::parse(self.expose()) {
-            Ok(mut url) if url.password().is_some() => {
-                let _ = url.set_password(Some("***"));
-                url.to_string()
-            }
-            Ok(url) => url.to_string(),
-            Err(_) => "<unparseable URL>".to_owned(),
+        let Ok(mut url) = url::Url::parse(self.expose()) else {
+            return "<unparseable URL>".to_owned();
+        };
+        if url.password().is_some() {
+            let _ = url.set_password(Some("***"));
         }
+        // libpq also accepts `?password=…`.
+        if url.query_pairs().any(|(k, _)| k == "password") {
+            let pairs: Vec<(String, String)> = url
+                .query_pairs()
+                .map(|(k, v)| {
+                    let v = if k == "password" {
+                        "***".to_owned()
+                    } else {
+                        v.into_owned()
+                    };
+                    (k.into_owned(), v)
+                })
+                .collect();
+            url.query_pairs_mut().clear().extend_pairs(pairs);
+        }
+        url.to_string()
     }
 }
 
@@ -221,7 +235,7 @@ impl Config {
                 path: path.clone(),
                 line: e
                     .span()
-                    .map(|s| text[..s.start.min(text.len())].lines().count().max(1))
+                    .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1)
                     .unwrap_or(1),
                 message: e.message().to_owned(),
             })?;
@@ -639,6 +653,13 @@ mod tests {
         assert_eq!(
             url.expose(),
             "postgres://shengshi:hunter2@db.internal/shengshi"
+        );
+        let in_query =
+            DatabaseUrl::new("postgres://db.internal/shengshi?user=s&password=hunter2".into());
+        assert!(
+            !in_query.redacted().contains("hunter2"),
+            "{}",
+            in_query.redacted()
         );
         for shown in [format!("{config:?}"), config.show(), url.to_string()] {
             assert!(!shown.contains("hunter2"), "secret leaked: {shown}");

@@ -199,7 +199,13 @@ async fn run(cli: Cli) -> Result<()> {
             } else {
                 // Write beside the target, then rename: a crash never leaves a half file under the real name.
                 let partial = out.with_extension("partial");
-                let file = std::fs::File::create(&partial)
+                // Owner-only: the file carries every wrapped key and the whole security log.
+                let mut options = std::fs::OpenOptions::new();
+                options.write(true).create(true).truncate(true);
+                #[cfg(unix)]
+                std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+                let file = options
+                    .open(&partial)
                     .with_context(|| format!("cannot create {}", partial.display()))?;
                 let mut writer = BufWriter::new(file);
                 let report = shengshi_app::transfer::export(store.as_ref(), &mut writer).await?;

@@ -41,6 +41,9 @@ impl Application {
         } else {
             None
         };
+        if let Some(existing) = &existing {
+            refuse_demo_mismatch(config, existing.demo)?;
+        }
         let kek = load_kek(config, existing.is_some())?;
         if existing.is_some() {
             installation::verify_kek(store.as_ref(), kek.as_ref()).await?;
@@ -70,12 +73,7 @@ impl Application {
                 )
                 .await?;
         }
-        if installation.demo && config.mode == Mode::Production {
-            bail!("unsafe for production: this database is a demo installation holding fictional data; use a new database");
-        }
-        if config.demo && !installation.demo {
-            bail!("--demo refused: this installation holds real data, and demo data must never mix with it; use a new data directory or database");
-        }
+        refuse_demo_mismatch(config, installation.demo)?;
 
         let services = Services {
             store,
@@ -145,6 +143,17 @@ impl Application {
         self.services.store.close().await;
         Ok(())
     }
+}
+
+/// Demo data never reaches production, and never mixes with real data.
+fn refuse_demo_mismatch(config: &Config, installation_is_demo: bool) -> Result<()> {
+    if installation_is_demo && config.mode == Mode::Production {
+        bail!("unsafe for production: this database is a demo installation holding fictional data; use a new database");
+    }
+    if config.demo && !installation_is_demo {
+        bail!("--demo refused: this installation holds real data, and demo data must never mix with it; use a new data directory or database");
+    }
+    Ok(())
 }
 
 async fn bind(config: &Config) -> Result<tokio::net::TcpListener> {

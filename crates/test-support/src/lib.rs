@@ -51,7 +51,12 @@ impl TestDb {
         let pool = match sqlx::PgPool::connect(&base).await {
             Ok(pool) => pool,
             Err(e) if !in_ci() => {
-                eprintln!("SKIPPED (PostgreSQL unreachable at {base}: {e}); start PostgreSQL or set SHENGSHI_TEST_POSTGRES_URL");
+                // Written past the test harness's capture, so the skip is seen even when the test passes.
+                use std::io::Write;
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "SKIPPED (PostgreSQL unreachable at {base}: {e}); start PostgreSQL or set SHENGSHI_TEST_POSTGRES_URL"
+                );
                 return None;
             }
             Err(e) => panic!("CI=true and PostgreSQL is unreachable at {base}: {e}"),

@@ -57,9 +57,9 @@ pub fn query_param(query: &str, name: &str) -> Option<String> {
 }
 
 fn url_pairs(query: &str) -> impl Iterator<Item = (String, String)> + '_ {
-    query.split('&').filter_map(|pair| {
+    query.split('&').map(|pair| {
         let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-        Some((k.to_owned(), v.to_owned()))
+        (k.to_owned(), v.to_owned())
     })
 }
 

@@ -40,9 +40,10 @@ pub fn apply(router: Router, metrics: Arc<Metrics>) -> Router {
     // The last layer added runs first.
     router
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        // Innermost, so that a panic's answer still gets security headers and is counted.
+        .layer(CatchPanicLayer::custom(panic_to_problem))
         .layer(axum::middleware::from_fn(security_headers))
         .layer(axum::middleware::from_fn(move |req, next| record_metrics(metrics.clone(), req, next)))
-        .layer(CatchPanicLayer::custom(panic_to_problem))
         .layer(
             TraceLayer::new_for_http()
                 .make_span_with(|req: &Request<Body>| {

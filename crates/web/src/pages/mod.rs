@@ -19,6 +19,8 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/", get(home))
         .route("/static/app.css", get(stylesheet))
+        .route("/static/favicon.svg", get(favicon))
+        .route("/favicon.ico", get(favicon))
 }
 
 #[derive(Template)]
@@ -71,6 +73,17 @@ fn render(page: impl Template, lang: RequestLang, request_id: &RequestId) -> Res
         }
         Err(e) => Problem::internal(lang.lang, &request_id.0, &e).into_response(),
     }
+}
+
+async fn favicon() -> Response {
+    (
+        [
+            (CONTENT_TYPE, "image/svg+xml"),
+            (CACHE_CONTROL, "public, max-age=86400"),
+        ],
+        include_str!("../../static/favicon.svg"),
+    )
+        .into_response()
 }
 
 async fn stylesheet() -> Response {
