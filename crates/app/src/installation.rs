@@ -9,9 +9,9 @@ use crate::security_log::{SecurityLog, SecurityLogError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum InstallationError {
-    #[error("the key-encryption key is wrong: this installation was enrolled with key {expected}, but key {found} was given; configure the original key (kek_file) or run `shengshi keys rotate`")]
+    #[error("the key-encryption key is wrong: this installation was enrolled with key {expected}, but key {found} was given; configure the original key (kek_file, or kms_url and kms_key) or run `shengshi keys rotate`")]
     WrongKek { expected: String, found: String },
-    #[error("the key-encryption key {kek_id} failed its check: the key file or the installation record was altered")]
+    #[error("the key-encryption key {kek_id} failed its check: the key (file or KMS key) or the installation record was altered")]
     KekCheckFailed { kek_id: String },
     #[error("the database holds data but no installation record: an import was interrupted; drop the database and import again")]
     IncompleteImport,
@@ -40,8 +40,12 @@ pub async fn verify_kek(
     }
     kek.verify_check_value(&installation.kek_check)
         .await
-        .map_err(|_| InstallationError::KekCheckFailed {
-            kek_id: installation.kek_id.clone(),
+        .map_err(|e| match e {
+            KekError::Unwrap => InstallationError::KekCheckFailed {
+                kek_id: installation.kek_id.clone(),
+            },
+            // An unreachable KMS is not an altered key: say what really failed.
+            other => InstallationError::Kek(other),
         })?;
     Ok(Some(installation))
 }

@@ -1,7 +1,7 @@
 //! Configuration: defaults → TOML file → SHENGSHI_* environment → command-line
 //! flags. Secrets can come from `*_FILE` variables; they are typed and never
 //! printed (Debug and `config show` redact them, including the password inside
-//! a database URL).
+//! a database URL, and never show the KMS token).
 
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
@@ -22,6 +22,11 @@ const KNOWN_ENV: &[&str] = &[
     "SHENGSHI_DATABASE_URL",
     "SHENGSHI_DATABASE_URL_FILE",
     "SHENGSHI_KEK_FILE",
+    "SHENGSHI_KMS_URL",
+    "SHENGSHI_KMS_MOUNT",
+    "SHENGSHI_KMS_KEY",
+    "SHENGSHI_KMS_TOKEN_FILE",
+    "SHENGSHI_KMS_CA_FILE",
     "SHENGSHI_ENVELOPE_ALGORITHM",
     "SHENGSHI_LOG_FORMAT",
     "SHENGSHI_LOG_LEVEL",
@@ -113,6 +118,112 @@ impl std::fmt::Display for DatabaseUrl {
     }
 }
 
+/// The key-encryption key as a key in a HashiCorp Vault / OpenBao Transit
+/// engine (`crates/kms`). The transit key must be created with `derived=true`.
+#[derive(Clone)]
+pub struct KmsConfig {
+    /// The server, e.g. `https://vault.internal:8200`.
+    pub url: url::Url,
+    /// Where the Transit engine is mounted (default `transit`).
+    pub mount: String,
+    /// The transit key's name.
+    pub key: String,
+    /// The token, read from `token_file`. Never printed.
+    pub token: SecretString,
+    pub token_file: PathBuf,
+    /// PEM certificates of a private CA that signed the KMS's certificate.
+    pub ca_file: Option<PathBuf>,
+}
+
+impl std::fmt::Debug for KmsConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KmsConfig")
+            .field("url", &self.url.as_str())
+            .field("mount", &self.mount)
+            .field("key", &self.key)
+            .field("token", &"[redacted]")
+            .field("token_file", &self.token_file)
+            .field("ca_file", &self.ca_file)
+            .finish()
+    }
+}
+
+/// The KMS settings as given, layer by layer: each value with where it came from.
+#[derive(Debug, Default)]
+struct KmsParts {
+    url: Option<(String, String)>,
+    mount: Option<(String, String)>,
+    key: Option<(String, String)>,
+    token_file: Option<(PathBuf, String)>,
+    ca_file: Option<(PathBuf, String)>,
+}
+
+impl KmsParts {
+    /// The KMS settings, or `None` when none are given. Refuses half a
+    /// configuration, so that a typo never falls back to the key file silently.
+    fn assemble(self) -> Result<Option<KmsConfig>, ConfigError> {
+        let Some((url, url_source)) = self.url else {
+            let stray = [
+                self.mount.map(|(_, s)| s),
+                self.key.map(|(_, s)| s),
+                self.token_file.map(|(_, s)| s),
+                self.ca_file.map(|(_, s)| s),
+            ];
+            if let Some(source) = stray.into_iter().flatten().next() {
+                return Err(invalid(
+                    &source,
+                    "a KMS setting is given but kms_url (SHENGSHI_KMS_URL) is not; set it, or remove the KMS settings",
+                ));
+            }
+            return Ok(None);
+        };
+        let url = parse_kms_url(&url).map_err(|m| invalid(&url_source, m))?;
+        let (mount, mount_source) = self
+            .mount
+            .unwrap_or_else(|| (shengshi_kms::DEFAULT_MOUNT.to_owned(), "default".to_owned()));
+        let mount = mount.trim_matches('/').to_owned();
+        if !shengshi_kms::is_valid_mount(&mount) {
+            return Err(invalid(
+                &mount_source,
+                format!("{mount:?} is not a mount path (names of letters, digits, '_', '-' and '.', separated by '/')"),
+            ));
+        }
+        let Some((key, key_source)) = self.key else {
+            return Err(invalid(
+                &url_source,
+                "kms_url is set but kms_key (SHENGSHI_KMS_KEY) is not; name the transit key",
+            ));
+        };
+        if !shengshi_kms::is_valid_key_name(&key) {
+            return Err(invalid(
+                &key_source,
+                format!("{key:?} is not a transit key name (letters, digits, '_', '-' and '.')"),
+            ));
+        }
+        let Some((token_file, token_source)) = self.token_file else {
+            return Err(invalid(
+                &url_source,
+                "kms_url is set but kms_token_file (SHENGSHI_KMS_TOKEN_FILE) is not; point it at a file holding the KMS token",
+            ));
+        };
+        let token = read_secret(&token_source, &token_file)?;
+        if token.is_empty() {
+            return Err(invalid(
+                &token_source,
+                format!("the token file {} is empty", token_file.display()),
+            ));
+        }
+        Ok(Some(KmsConfig {
+            url,
+            mount,
+            key,
+            token: SecretString::from(token),
+            token_file,
+            ca_file: self.ca_file.map(|(path, _)| path),
+        }))
+    }
+}
+
 /// The file layer. Unknown keys are errors, so a typo cannot silently fall back
 /// to a default.
 #[derive(Debug, Default, Deserialize)]
@@ -125,6 +236,11 @@ struct FileLayer {
     database_url: Option<String>,
     database_url_file: Option<PathBuf>,
     kek_file: Option<PathBuf>,
+    kms_url: Option<String>,
+    kms_mount: Option<String>,
+    kms_key: Option<String>,
+    kms_token_file: Option<PathBuf>,
+    kms_ca_file: Option<PathBuf>,
     envelope_algorithm: Option<String>,
     log_format: Option<LogFormat>,
     log_level: Option<String>,
@@ -151,7 +267,10 @@ pub struct Config {
     /// `None` means SQLite in the data directory.
     pub database_url: Option<DatabaseUrl>,
     /// `None` means `kek.key` in the data directory (development only).
+    /// Unused, and refused, when `kms` is set.
     pub kek_file: Option<PathBuf>,
+    /// The key-encryption key in a KMS instead of a file.
+    pub kms: Option<KmsConfig>,
     pub envelope_algorithm: Algorithm,
     pub log_format: LogFormat,
     pub log_level: String,
@@ -169,6 +288,7 @@ impl Default for Config {
             data_dir: PathBuf::from("shengshi-data"),
             database_url: None,
             kek_file: None,
+            kms: None,
             envelope_algorithm: Algorithm::Aes256Gcm,
             log_format: LogFormat::Text,
             log_level: "info".to_owned(),
@@ -220,6 +340,7 @@ impl Config {
     ) -> Result<(Config, Vec<String>), ConfigError> {
         let get = |name: &str| env.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
         let mut config = Config::default();
+        let mut kms = KmsParts::default();
 
         // 1. the file
         let file_path = overrides
@@ -239,7 +360,7 @@ impl Config {
                     .unwrap_or(1),
                 message: e.message().to_owned(),
             })?;
-            config.apply_file(layer, path)?;
+            config.apply_file(layer, path, &mut kms)?;
             config.config_file = Some(path.clone());
         }
 
@@ -274,6 +395,21 @@ impl Config {
         }
         if let Some(v) = get("SHENGSHI_KEK_FILE") {
             config.kek_file = Some(PathBuf::from(v));
+        }
+        if let Some(v) = get("SHENGSHI_KMS_URL") {
+            kms.url = Some((v, source("SHENGSHI_KMS_URL")));
+        }
+        if let Some(v) = get("SHENGSHI_KMS_MOUNT") {
+            kms.mount = Some((v, source("SHENGSHI_KMS_MOUNT")));
+        }
+        if let Some(v) = get("SHENGSHI_KMS_KEY") {
+            kms.key = Some((v, source("SHENGSHI_KMS_KEY")));
+        }
+        if let Some(v) = get("SHENGSHI_KMS_TOKEN_FILE") {
+            kms.token_file = Some((PathBuf::from(v), "SHENGSHI_KMS_TOKEN_FILE".to_owned()));
+        }
+        if let Some(v) = get("SHENGSHI_KMS_CA_FILE") {
+            kms.ca_file = Some((PathBuf::from(v), source("SHENGSHI_KMS_CA_FILE")));
         }
         if let Some(v) = get("SHENGSHI_ENVELOPE_ALGORITHM") {
             config.envelope_algorithm = Algorithm::from_name(&v).ok_or_else(|| {
@@ -311,6 +447,14 @@ impl Config {
         }
         config.demo = overrides.demo;
 
+        config.kms = kms.assemble()?;
+        if config.kms.is_some() && config.kek_file.is_some() {
+            return Err(invalid(
+                "kms_url and kek_file",
+                "both are set; the key-encryption key is either in the KMS (kms_url) or in a file (kek_file), so remove one",
+            ));
+        }
+
         if let Some(url) = &config.database_url {
             if !url.is_postgres() && !url.is_sqlite() {
                 return Err(invalid(
@@ -329,7 +473,12 @@ impl Config {
         Ok((config, unknown))
     }
 
-    fn apply_file(&mut self, layer: FileLayer, path: &Path) -> Result<(), ConfigError> {
+    fn apply_file(
+        &mut self,
+        layer: FileLayer,
+        path: &Path,
+        kms: &mut KmsParts,
+    ) -> Result<(), ConfigError> {
         let source = |key: &str| format!("config file {}, key {key}", path.display());
         if let Some(v) = layer.mode {
             self.mode = v;
@@ -353,6 +502,13 @@ impl Config {
         if let Some(v) = layer.kek_file {
             self.kek_file = Some(v);
         }
+        kms.url = layer.kms_url.map(|v| (v, source("kms_url")));
+        kms.mount = layer.kms_mount.map(|v| (v, source("kms_mount")));
+        kms.key = layer.kms_key.map(|v| (v, source("kms_key")));
+        kms.token_file = layer
+            .kms_token_file
+            .map(|v| (v, "kms_token_file".to_owned()));
+        kms.ca_file = layer.kms_ca_file.map(|v| (v, source("kms_ca_file")));
         if let Some(v) = layer.envelope_algorithm {
             self.envelope_algorithm = Algorithm::from_name(&v).ok_or_else(|| {
                 invalid(
@@ -413,27 +569,16 @@ impl Config {
             }
             Some(_) => {}
         }
-        let Some(kek) = &self.kek_file else {
-            return unsafe_("production requires kek_file (SHENGSHI_KEK_FILE) pointing outside the data directory, e.g. a secret mounted by the orchestrator");
-        };
-        if is_inside(kek, &self.data_dir) {
-            return unsafe_(&format!(
-                "the key-encryption key {} is inside the data directory {}; a backup of the data would carry its own key. Keep it elsewhere",
-                kek.display(),
-                self.data_dir.display()
-            ));
-        }
-        #[cfg(unix)]
-        if let Ok(meta) = std::fs::metadata(kek) {
-            use std::os::unix::fs::PermissionsExt;
-            if meta.permissions().mode() & 0o077 != 0 {
-                return unsafe_(&format!(
-                    "the key-encryption key {} is readable by other users; run chmod 600 on it",
-                    kek.display()
-                ));
+        if let Some(kms) = &self.kms {
+            if kms.url.scheme() != "https" {
+                return unsafe_("the KMS URL (kms_url) must use https in production: the token and every data key cross that connection");
             }
+            return check_secret_file(&kms.token_file, "KMS token", &self.data_dir);
         }
-        Ok(())
+        let Some(kek) = &self.kek_file else {
+            return unsafe_("production requires a KMS (kms_url, SHENGSHI_KMS_URL) or kek_file (SHENGSHI_KEK_FILE) pointing outside the data directory, e.g. a secret mounted by the orchestrator");
+        };
+        check_secret_file(kek, "key-encryption key", &self.data_dir)
     }
 
     /// The effective configuration as TOML, secrets redacted.
@@ -468,10 +613,25 @@ impl Config {
             "database_url = {}\n",
             q(&self.effective_database_url().redacted())
         ));
-        out.push_str(&format!(
-            "kek_file = {}\n",
-            q(&self.effective_kek_file().display().to_string())
-        ));
+        match &self.kms {
+            // The token itself is never shown; its file's path is not a secret.
+            Some(kms) => {
+                out.push_str(&format!("kms_url = {}\n", q(kms.url.as_str())));
+                out.push_str(&format!("kms_mount = {}\n", q(&kms.mount)));
+                out.push_str(&format!("kms_key = {}\n", q(&kms.key)));
+                out.push_str(&format!(
+                    "kms_token_file = {}\n",
+                    q(&kms.token_file.display().to_string())
+                ));
+                if let Some(ca) = &kms.ca_file {
+                    out.push_str(&format!("kms_ca_file = {}\n", q(&ca.display().to_string())));
+                }
+            }
+            None => out.push_str(&format!(
+                "kek_file = {}\n",
+                q(&self.effective_kek_file().display().to_string())
+            )),
+        }
         out.push_str(&format!(
             "envelope_algorithm = {}\n",
             q(self.envelope_algorithm.name())
@@ -513,12 +673,57 @@ fn parse_origin(v: &str) -> Result<url::Url, String> {
 }
 
 fn read_secret_file(variable: &str, path: &Path) -> Result<DatabaseUrl, ConfigError> {
+    Ok(DatabaseUrl::new(read_secret(variable, path)?))
+}
+
+/// A secret file's content without surrounding whitespace.
+fn read_secret(variable: &str, path: &Path) -> Result<String, ConfigError> {
     let text = std::fs::read_to_string(path).map_err(|e| ConfigError::SecretFileUnreadable {
         variable: variable.to_owned(),
         path: path.to_owned(),
         reason: e.to_string(),
     })?;
-    Ok(DatabaseUrl::new(text.trim().to_owned()))
+    Ok(text.trim().to_owned())
+}
+
+fn parse_kms_url(v: &str) -> Result<url::Url, String> {
+    let url = url::Url::parse(v).map_err(|e| format!("{v:?} is not a URL: {e}"))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
+        return Err(format!("{v:?} is not an http(s) URL"));
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(
+            "the KMS URL must not carry credentials; put the token in kms_token_file".to_owned(),
+        );
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(format!("{v:?} must not have a query or fragment"));
+    }
+    Ok(url)
+}
+
+/// A file that unlocks the data (the KEK file, or the KMS token) lives outside
+/// the data directory, so a backup does not carry its own key, and only its
+/// owner can read it.
+fn check_secret_file(path: &Path, what: &str, data_dir: &Path) -> Result<(), ConfigError> {
+    if is_inside(path, data_dir) {
+        return Err(ConfigError::UnsafeForProduction(format!(
+            "the {what} {} is inside the data directory {}; a backup of the data would carry its own key. Keep it elsewhere",
+            path.display(),
+            data_dir.display()
+        )));
+    }
+    #[cfg(unix)]
+    if let Ok(meta) = std::fs::metadata(path) {
+        use std::os::unix::fs::PermissionsExt;
+        if meta.permissions().mode() & 0o077 != 0 {
+            return Err(ConfigError::UnsafeForProduction(format!(
+                "the {what} {} is readable by other users; run chmod 600 on it",
+                path.display()
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// Whether `path` is inside `dir`, comparing absolute, normalised paths.
@@ -668,6 +873,139 @@ mod tests {
                 "{shown}"
             );
         }
+    }
+
+    fn kms_env(dir: &Path, extra: &[(&str, &str)]) -> Vec<(String, String)> {
+        let token = dir.join("kms-token");
+        std::fs::write(&token, "hvs.s3cr3t-t0ken\n").unwrap();
+        let mut pairs = vec![
+            (
+                "SHENGSHI_KMS_URL".to_owned(),
+                "https://vault.internal:8200".to_owned(),
+            ),
+            ("SHENGSHI_KMS_KEY".to_owned(), "shengshi-kek".to_owned()),
+            (
+                "SHENGSHI_KMS_TOKEN_FILE".to_owned(),
+                token.display().to_string(),
+            ),
+        ];
+        for (k, v) in extra {
+            pairs.retain(|(key, _)| key != k);
+            if !v.is_empty() {
+                pairs.push((k.to_string(), v.to_string()));
+            }
+        }
+        pairs
+    }
+
+    #[test]
+    fn a_kms_is_configured_from_the_environment_and_its_token_never_shown() {
+        let dir = tempfile::tempdir().unwrap();
+        let (config, unknown) =
+            Config::load(&kms_env(dir.path(), &[]), &Overrides::default()).unwrap();
+        assert!(unknown.is_empty(), "{unknown:?}");
+        let kms = config.kms.as_ref().expect("a KMS");
+        assert_eq!(kms.url.as_str(), "https://vault.internal:8200/");
+        assert_eq!(kms.mount, "transit", "the default mount");
+        assert_eq!(kms.key, "shengshi-kek");
+        assert_eq!(kms.token.expose_secret(), "hvs.s3cr3t-t0ken");
+        let shown = config.show();
+        assert!(
+            shown.contains(r#"kms_url = "https://vault.internal:8200/""#),
+            "{shown}"
+        );
+        assert!(shown.contains(r#"kms_key = "shengshi-kek""#), "{shown}");
+        assert!(
+            !shown.contains("kek_file"),
+            "the key file is not used: {shown}"
+        );
+        for text in [shown, format!("{config:?}")] {
+            assert!(!text.contains("s3cr3t"), "token leaked: {text}");
+        }
+
+        let file = dir.path().join("shengshi.toml");
+        std::fs::write(
+            &file,
+            format!(
+                "kms_url = \"https://vault.internal:8200\"\nkms_mount = \"data-protection/transit\"\nkms_key = \"k1\"\nkms_token_file = {:?}\n",
+                dir.path().join("kms-token").display().to_string()
+            ),
+        )
+        .unwrap();
+        let overrides = Overrides {
+            config_file: Some(file),
+            ..Default::default()
+        };
+        let (config, _) = Config::load(&env(&[("SHENGSHI_KMS_KEY", "k2")]), &overrides).unwrap();
+        let kms = config.kms.unwrap();
+        assert_eq!(kms.mount, "data-protection/transit");
+        assert_eq!(kms.key, "k2", "environment beats file");
+    }
+
+    #[test]
+    fn half_a_kms_configuration_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let err = |extra: &[(&str, &str)]| {
+            Config::load(&kms_env(dir.path(), extra), &Overrides::default())
+                .unwrap_err()
+                .to_string()
+        };
+        assert!(err(&[("SHENGSHI_KMS_URL", "")]).contains("kms_url (SHENGSHI_KMS_URL) is not"));
+        assert!(err(&[("SHENGSHI_KMS_KEY", "")]).contains("kms_key"));
+        assert!(err(&[("SHENGSHI_KMS_TOKEN_FILE", "")]).contains("kms_token_file"));
+        assert!(err(&[("SHENGSHI_KMS_TOKEN_FILE", "/nonexistent/token")])
+            .contains("SHENGSHI_KMS_TOKEN_FILE"));
+        assert!(err(&[("SHENGSHI_KMS_KEY", "../sys")]).contains("transit key name"));
+        assert!(err(&[("SHENGSHI_KMS_MOUNT", "a b")]).contains("mount path"));
+        let with_password = err(&[("SHENGSHI_KMS_URL", "https://root:pw@vault.internal")]);
+        assert!(with_password.contains("credentials"), "{with_password}");
+        assert!(!with_password.contains("pw@"), "{with_password}");
+        assert!(err(&[("SHENGSHI_KEK_FILE", "/keys/kek.key")]).contains("both are set"));
+    }
+
+    #[test]
+    fn production_accepts_a_kms_over_https_with_a_private_token_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data");
+        std::fs::create_dir(&data).unwrap();
+        let (loaded, _) = Config::load(&kms_env(dir.path(), &[]), &Overrides::default()).unwrap();
+        let kms = loaded.kms.unwrap();
+        let config = Config {
+            mode: Mode::Production,
+            data_dir: data.clone(),
+            public_origin: Some(url::Url::parse("https://gov.example").unwrap()),
+            kms: Some(kms.clone()),
+            ..Config::default()
+        };
+        let err = |c: &Config| c.check_production().unwrap_err().to_string();
+        let http = Config {
+            kms: Some(KmsConfig {
+                url: url::Url::parse("http://vault.internal:8200").unwrap(),
+                ..kms.clone()
+            }),
+            ..config.clone()
+        };
+        assert!(err(&http).contains("must use https"));
+        let inside = Config {
+            kms: Some(KmsConfig {
+                token_file: data.join("token"),
+                ..kms.clone()
+            }),
+            ..config.clone()
+        };
+        assert!(err(&inside).contains("inside the data directory"));
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = |m| {
+                std::fs::set_permissions(&kms.token_file, std::fs::Permissions::from_mode(m))
+                    .unwrap()
+            };
+            mode(0o644);
+            assert!(err(&config).contains("chmod 600"));
+            mode(0o600);
+        }
+        config.check_production().unwrap();
     }
 
     #[test]

@@ -264,15 +264,17 @@ async fn run(cli: Cli) -> Result<()> {
         } => {
             let config = load_config(&cli.config, &db, None, false)?;
             let store = open_store(&config).await?;
-            let old = LocalKek::load(&config.effective_kek_file())?;
+            // The configured key, in the KMS or in a file.
+            let old = shengshi::startup::load_kek(&config, true)?;
             let new = LocalKek::load(&new_kek_file)?;
-            let report = shengshi_app::keys::rotate_kek(store.as_ref(), &old, &new).await?;
+            let report = shengshi_app::keys::rotate_kek(store.as_ref(), old.as_ref(), &new).await?;
             println!(
-                "re-wrapped {} data keys ({} already under the new key, {} destroyed); now configure kek_file = {:?}",
+                "re-wrapped {} data keys ({} already under the new key, {} destroyed); now configure kek_file = {:?}{}",
                 report.rewrapped,
                 report.already_done,
                 report.destroyed,
-                new_kek_file.display().to_string()
+                new_kek_file.display().to_string(),
+                if config.kms.is_some() { " and remove the KMS settings (kms_*)" } else { "" }
             );
             std::io::stdout().flush()?;
             store.close().await;

@@ -1,11 +1,14 @@
 //! Start-up: every check that can fail runs before anything is written, in an
 //! order that leaves nothing behind — configuration, the listening socket, the
-//! database, the schema, the key-encryption key, and only then migrations.
+//! database, the schema, the key-encryption key (the installation's key, then a
+//! self-test that wraps and unwraps: with a KMS, its first calls), and only
+//! then migrations.
 
 use anyhow::{bail, Context, Result};
 use shengshi_app::{installation, SecurityLog, Services};
 use shengshi_domain::{Actor, Clock, SecurityEventKind};
 use shengshi_envelope::{KekError, KeyEncryptionKey, LocalKek};
+use shengshi_kms::VaultTransitKek;
 use shengshi_store::{Installation, Store};
 use shengshi_store_postgres::PostgresStore;
 use shengshi_store_sqlite::SqliteStore;
@@ -14,7 +17,7 @@ use std::future::Future;
 use std::path::Path;
 use std::sync::Arc;
 
-use crate::config::{Config, Mode};
+use crate::config::{Config, KmsConfig, Mode};
 
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
@@ -48,6 +51,14 @@ impl Application {
         if existing.is_some() {
             installation::verify_kek(store.as_ref(), kek.as_ref()).await?;
         }
+        shengshi_kms::self_test(kek.as_ref())
+            .await
+            .with_context(|| {
+                format!(
+                    "the key-encryption key {} failed its start-up self-test",
+                    kek.id()
+                )
+            })?;
         let migrated = store.migrate().await?;
 
         let security_log = SecurityLog::start(store.clone(), clock.clone());
@@ -205,10 +216,16 @@ fn ensure_writable_dir(dir: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Loads the key-encryption key. A development installation that does not exist
-/// yet gets a fresh key file in its data directory; anything else must already
-/// have its key.
+/// Loads the key-encryption key: a client for the KMS when one is configured
+/// (nothing is sent yet), otherwise the key file. A development installation
+/// that does not exist yet gets a fresh key file in its data directory;
+/// anything else must already have its key.
 pub fn load_kek(config: &Config, installation_exists: bool) -> Result<Arc<dyn KeyEncryptionKey>> {
+    if let Some(kms) = &config.kms {
+        let kek = connect_kms(kms)?;
+        tracing::info!(kek = kek.id(), url = %kms.url, "the key-encryption key is in the KMS");
+        return Ok(Arc::new(kek));
+    }
     let path = config.effective_kek_file();
     match LocalKek::load(&path) {
         Ok(kek) => Ok(Arc::new(kek)),
@@ -224,4 +241,22 @@ pub fn load_kek(config: &Config, installation_exists: bool) -> Result<Arc<dyn Ke
         }
         Err(e) => Err(e.into()),
     }
+}
+
+/// A client for the configured transit key. Sends nothing yet.
+pub fn connect_kms(kms: &KmsConfig) -> Result<VaultTransitKek> {
+    let mut builder =
+        VaultTransitKek::builder(kms.url.clone(), &kms.mount, &kms.key, kms.token.clone());
+    if let Some(path) = &kms.ca_file {
+        let pem = std::fs::read(path).with_context(|| {
+            format!(
+                "cannot read the KMS CA certificate file {}; check kms_ca_file",
+                path.display()
+            )
+        })?;
+        builder = builder.ca_certificates_pem(pem);
+    }
+    builder
+        .build()
+        .with_context(|| format!("the KMS settings (kms_url {}) cannot work", kms.url))
 }

@@ -6,7 +6,7 @@
 //! afterwards. When PostgreSQL is unreachable, tests are skipped loudly — except
 //! under CI=true, where a skip is a failure.
 
-use shengshi::config::{Config, DatabaseUrl};
+use shengshi::config::{Config, DatabaseUrl, KmsConfig};
 use shengshi::Application;
 use shengshi_domain::{Clock, FixedClock, SystemClock, Timestamp};
 use shengshi_store::Store;
@@ -188,6 +188,9 @@ pub struct AppOptions {
     pub demo: bool,
     /// Start the clock here instead of at the real time.
     pub start_at: Option<Timestamp>,
+    /// Keep the key-encryption key in this KMS (for example a
+    /// `shengshi_kms::FakeVaultTransit`) instead of a key file.
+    pub kms: Option<KmsConfig>,
 }
 
 pub async fn spawn_app(db: TestDb) -> TestApp {
@@ -195,18 +198,41 @@ pub async fn spawn_app(db: TestDb) -> TestApp {
 }
 
 pub async fn spawn_app_with(db: TestDb, options: AppOptions) -> TestApp {
+    match try_spawn_app_with(db, options).await {
+        Ok(app) => app,
+        Err(refused) => panic!("the server starts: {}", refused.message),
+    }
+}
+
+/// A start-up that was refused: the message an operator would see, and the
+/// database, to check what was (not) written.
+#[derive(Debug)]
+pub struct Refused {
+    pub message: String,
+    pub db: TestDb,
+}
+
+/// Like [`spawn_app_with`], but a refused start-up is returned, not a panic.
+pub async fn try_spawn_app_with(db: TestDb, options: AppOptions) -> Result<TestApp, Refused> {
     let data_dir = db.dir().join("data");
     let config = Config {
         listen: "127.0.0.1:0".parse().expect("address"),
         data_dir: data_dir.clone(),
         database_url: Some(DatabaseUrl::new(db.url().to_owned())),
         demo: options.demo,
+        kms: options.kms,
         ..Config::default()
     };
     let clock = FixedClock::at(options.start_at.unwrap_or_else(|| SystemClock.now()));
-    let app = Application::build(&config, Arc::new(clock.clone()))
-        .await
-        .expect("the server starts");
+    let app = match Application::build(&config, Arc::new(clock.clone())).await {
+        Ok(app) => app,
+        Err(e) => {
+            return Err(Refused {
+                message: format!("{e:#}"),
+                db,
+            })
+        }
+    };
     let origin = format!("http://127.0.0.1:{}", app.port());
     let (tx, rx) = tokio::sync::oneshot::channel();
     let task = tokio::spawn(async move {
@@ -216,7 +242,7 @@ pub async fn spawn_app_with(db: TestDb, options: AppOptions) -> TestApp {
         .await
         .expect("the server runs");
     });
-    TestApp {
+    Ok(TestApp {
         origin,
         client: reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
@@ -227,7 +253,7 @@ pub async fn spawn_app_with(db: TestDb, options: AppOptions) -> TestApp {
         data_dir,
         shutdown: Some(tx),
         task: Some(task),
-    }
+    })
 }
 
 impl TestApp {
@@ -243,14 +269,16 @@ impl TestApp {
             .expect("request")
     }
 
-    /// Stops the server gracefully and waits for it.
-    pub async fn stop(mut self) {
+    /// Stops the server gracefully and waits for it. Returns the database, to
+    /// start the server on it again.
+    pub async fn stop(mut self) -> TestDb {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
         if let Some(task) = self.task.take() {
             task.await.expect("the server stops cleanly");
         }
+        self.db
     }
 }
 
