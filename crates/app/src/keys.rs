@@ -3,7 +3,9 @@
 
 use shengshi_domain::{Actor, SecurityEventKind, SubjectId};
 use shengshi_envelope::{Algorithm, DataKey, EnvelopeError, KeyEncryptionKey, KeyRef};
-use shengshi_store::{DataKeyStore, InstallationStore, StoreError, StoredDataKey};
+use shengshi_store::{
+    DataKeyStore, InstallationStore, PlatformSecretStore, StoreError, StoredDataKey,
+};
 
 use crate::security_log::SecurityLogError;
 use crate::Services;
@@ -26,6 +28,8 @@ pub enum KeyError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Log(#[from] SecurityLogError),
+    #[error(transparent)]
+    Secrets(#[from] crate::secrets::SecretsError),
 }
 
 /// Creates the subject's data key. Each subject has exactly one.
@@ -114,6 +118,8 @@ pub async fn destroy(services: &Services, subject: SubjectId) -> Result<bool, Ke
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct RotationReport {
     pub rewrapped: u64,
+    /// Platform secrets (such as the one-time-code MAC key) re-wrapped.
+    pub secrets_rewrapped: u64,
     pub already_done: u64,
     pub destroyed: u64,
 }
@@ -121,7 +127,7 @@ pub struct RotationReport {
 /// Re-wraps every data key from `old` to `new`, then records `new` as the
 /// installation's KEK. Resumable: a key already under `new` is skipped, so a
 /// rotation interrupted by a crash is finished by running it again.
-pub async fn rotate_kek<S: DataKeyStore + InstallationStore + ?Sized>(
+pub async fn rotate_kek<S: DataKeyStore + InstallationStore + PlatformSecretStore + ?Sized>(
     store: &S,
     old: &dyn KeyEncryptionKey,
     new: &dyn KeyEncryptionKey,
@@ -153,6 +159,7 @@ pub async fn rotate_kek<S: DataKeyStore + InstallationStore + ?Sized>(
             }
         }
     }
+    report.secrets_rewrapped = crate::secrets::rewrap_all(store, old, new).await?;
     store
         .set_kek(
             new.id(),

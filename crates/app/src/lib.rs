@@ -5,7 +5,10 @@
 pub mod health;
 pub mod installation;
 pub mod keys;
+pub mod phone_codes;
+pub mod secrets;
 pub mod security_log;
+pub mod sms;
 pub mod transfer;
 
 use shengshi_domain::Clock;

@@ -5,10 +5,13 @@
 //! record count so that a truncated file is refused. Import writes the
 //! installation record last: a database whose import was interrupted has data
 //! but no installation, and start-up refuses it.
+//!
+//! One-time code challenges and the daily sending counters are not exported:
+//! they live minutes to a day, and an import into a new database starts them afresh.
 
 use serde::{Deserialize, Serialize};
 use shengshi_domain::SecurityEvent;
-use shengshi_store::{Installation, Store, StoreError, StoredDataKey};
+use shengshi_store::{Installation, Store, StoreError, StoredDataKey, StoredPlatformSecret};
 use std::io::{BufRead, Write};
 
 pub const FORMAT: &str = "shengshi-export";
@@ -30,6 +33,7 @@ enum Record {
     Installation(Installation),
     SecurityEvent(SecurityEvent),
     DataKey(StoredDataKey),
+    PlatformSecret(StoredPlatformSecret),
     End { records: u64 },
 }
 
@@ -97,6 +101,11 @@ pub async fn export(
             records += 1;
         }
     }
+    // Few and small (today: the key of the one-time-code MACs).
+    for secret in store.platform_secrets().await? {
+        write_line(out, &Record::PlatformSecret(secret))?;
+        records += 1;
+    }
     write_line(out, &Record::End { records })?;
     out.flush()?;
     Ok(TransferReport { records })
@@ -147,6 +156,7 @@ pub async fn import(
     let mut installation = None;
     let mut events = Vec::new();
     let mut keys = Vec::new();
+    let mut secrets = Vec::new();
     let mut records = 0u64;
     let mut line = 1u64;
     loop {
@@ -163,6 +173,7 @@ pub async fn import(
             }
             Record::SecurityEvent(e) => events.push(e),
             Record::DataKey(k) => keys.push(k),
+            Record::PlatformSecret(secret) => secrets.push(secret),
             Record::End { records: expected } => {
                 if expected != records {
                     return Err(bad(
@@ -192,6 +203,9 @@ pub async fn import(
     let installation = installation.ok_or(TransferError::NoInstallation)?;
     store.append_security_events(&events).await?;
     store.insert_data_keys(&keys).await?;
+    for secret in &secrets {
+        store.insert_platform_secret(secret).await?;
+    }
     // Last, so that an interrupted import is recognisable (see the module comment).
     store.create_installation(&installation).await?;
     Ok(TransferReport { records })

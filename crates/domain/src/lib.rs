@@ -5,8 +5,16 @@
 
 pub mod clock;
 pub mod id;
+pub mod identity;
+pub mod phone;
 pub mod security;
 
 pub use clock::{CivilDate, Clock, FixedClock, SystemClock, Timestamp};
 pub use id::{EventId, InstallationId, SubjectId};
+pub use identity::{
+    DocumentKind, ForeignPermanentResidentIdCard, HkMacaoTaiwanRegion,
+    HkMacaoTaiwanResidencePermit, IdNumberError, IdentityDocument, PersonName, PersonNameError,
+    RegionCode, ResidentIdNumber, Sex,
+};
+pub use phone::{PhoneCode, PhoneNumber};
 pub use security::{Actor, SecurityEvent, SecurityEventKind};

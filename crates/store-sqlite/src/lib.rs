@@ -9,8 +9,10 @@
 use async_trait::async_trait;
 use shengshi_domain::{InstallationId, SecurityEvent, SubjectId, Timestamp};
 use shengshi_store::{
-    AdminStore, Backend, DataKeyStore, Installation, InstallationStore, LoggedSecurityEvent,
-    PoolStats, SchemaStatus, SecurityEventStore, StoreError, StoredDataKey,
+    AdminStore, Backend, ChallengeRefused, DataKeyStore, Installation, InstallationStore,
+    LoggedSecurityEvent, PhoneChallengeStore, PlatformSecretStore, PoolStats, SchemaStatus,
+    SecurityEventStore, SendCap, StoreError, StoredDataKey, StoredPhoneChallenge,
+    StoredPlatformSecret,
 };
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Row, SqlitePool};
@@ -134,7 +136,7 @@ impl AdminStore for SqliteStore {
     async fn is_empty(&self) -> Result<bool, StoreError> {
         let rows: i64 = sqlx::query_scalar(
             "SELECT (SELECT count(*) FROM installation) + (SELECT count(*) FROM security_events) \
-             + (SELECT count(*) FROM data_keys)",
+             + (SELECT count(*) FROM data_keys) + (SELECT count(*) FROM platform_secrets)",
         )
         .fetch_one(&self.read)
         .await
@@ -359,6 +361,199 @@ impl DataKeyStore for SqliteStore {
         )
         .bind(at.unix_millis())
         .bind(subject.as_uuid())
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?;
+        tx.commit().await.map_err(db)?;
+        Ok(done.rows_affected() == 1)
+    }
+}
+
+#[async_trait]
+impl PlatformSecretStore for SqliteStore {
+    async fn insert_platform_secret(
+        &self,
+        s: &StoredPlatformSecret,
+    ) -> Result<StoredPlatformSecret, StoreError> {
+        let mut tx = self.write.begin_with("BEGIN IMMEDIATE").await.map_err(db)?;
+        sqlx::query(
+            "INSERT INTO platform_secrets (name, kek_id, wrapped, created_at) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (name) DO NOTHING",
+        )
+        .bind(&s.name)
+        .bind(&s.kek_id)
+        .bind(&s.wrapped)
+        .bind(s.created_at.unix_millis())
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?;
+        let row = sqlx::query(
+            "SELECT name, kek_id, wrapped, created_at FROM platform_secrets WHERE name = $1",
+        )
+        .bind(&s.name)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(db)?;
+        tx.commit().await.map_err(db)?;
+        platform_secret_from_row(row)
+    }
+
+    async fn platform_secrets(&self) -> Result<Vec<StoredPlatformSecret>, StoreError> {
+        sqlx::query("SELECT name, kek_id, wrapped, created_at FROM platform_secrets ORDER BY name")
+            .fetch_all(&self.read)
+            .await
+            .map_err(db)?
+            .into_iter()
+            .map(platform_secret_from_row)
+            .collect()
+    }
+
+    async fn rewrap_platform_secret(
+        &self,
+        name: &str,
+        kek_id: &str,
+        wrapped: &[u8],
+    ) -> Result<(), StoreError> {
+        let mut tx = self.write.begin_with("BEGIN IMMEDIATE").await.map_err(db)?;
+        sqlx::query("UPDATE platform_secrets SET kek_id = $1, wrapped = $2 WHERE name = $3")
+            .bind(kek_id)
+            .bind(wrapped)
+            .bind(name)
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        tx.commit().await.map_err(db)
+    }
+}
+
+fn platform_secret_from_row(
+    r: sqlx::sqlite::SqliteRow,
+) -> Result<StoredPlatformSecret, StoreError> {
+    Ok(StoredPlatformSecret {
+        name: r.try_get("name").map_err(db)?,
+        kek_id: r.try_get("kek_id").map_err(db)?,
+        wrapped: r.try_get("wrapped").map_err(db)?,
+        created_at: timestamp(r.try_get("created_at").map_err(db)?)?,
+    })
+}
+
+fn phone_challenge_from_row(
+    r: sqlx::sqlite::SqliteRow,
+) -> Result<StoredPhoneChallenge, StoreError> {
+    Ok(StoredPhoneChallenge {
+        id: r.try_get("id").map_err(db)?,
+        purpose: r.try_get("purpose").map_err(db)?,
+        phone_mac: r.try_get("phone_mac").map_err(db)?,
+        code_mac: r.try_get("code_mac").map_err(db)?,
+        created_at: timestamp(r.try_get("created_at").map_err(db)?)?,
+        attempts: u32::try_from(r.try_get::<i64, _>("attempts").map_err(db)?)
+            .map_err(|_| StoreError::Corrupt("negative attempts".into()))?,
+        consumed_at: r
+            .try_get::<Option<i64>, _>("consumed_at")
+            .map_err(db)?
+            .map(timestamp)
+            .transpose()?,
+    })
+}
+
+#[async_trait]
+impl PhoneChallengeStore for SqliteStore {
+    async fn create_phone_challenge(
+        &self,
+        c: &StoredPhoneChallenge,
+        caps: &[SendCap],
+        not_since: Timestamp,
+    ) -> Result<(), ChallengeRefused> {
+        let mut tx = self.write.begin_with("BEGIN IMMEDIATE").await.map_err(db)?;
+        // Counting first takes the per-number counter row's lock, so two sends to
+        // one number are serialised before the resend check below.
+        for cap in caps {
+            if cap.limit == 0 {
+                return Err(ChallengeRefused::CapReached(cap.scope));
+            }
+            let counted = sqlx::query(
+                "INSERT INTO send_counters (scope, key, day, count) VALUES ($1, $2, $3, 1) \
+                 ON CONFLICT (scope, key, day) DO UPDATE SET count = send_counters.count + 1 \
+                 WHERE send_counters.count < $4 RETURNING count",
+            )
+            .bind(cap.scope)
+            .bind(&cap.key)
+            .bind(&cap.day)
+            .bind(i64::from(cap.limit))
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db)?;
+            if counted.is_none() {
+                return Err(ChallengeRefused::CapReached(cap.scope)); // the transaction rolls back on drop
+            }
+        }
+        let recent = sqlx::query("SELECT 1 AS one FROM phone_challenges WHERE phone_mac = $1 AND created_at > $2 LIMIT 1")
+            .bind(&c.phone_mac)
+            .bind(not_since.unix_millis())
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db)?;
+        if recent.is_some() {
+            return Err(ChallengeRefused::TooSoon);
+        }
+        sqlx::query(
+            "INSERT INTO phone_challenges (id, purpose, phone_mac, code_mac, created_at, attempts, consumed_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(c.id)
+        .bind(&c.purpose)
+        .bind(&c.phone_mac)
+        .bind(&c.code_mac)
+        .bind(c.created_at.unix_millis())
+        .bind(i64::from(c.attempts))
+        .bind(c.consumed_at.map(|t| t.unix_millis()))
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?;
+        tx.commit().await.map_err(db)?;
+        Ok(())
+    }
+
+    async fn latest_phone_challenge(
+        &self,
+        purpose: &str,
+        phone_mac: &[u8],
+    ) -> Result<Option<StoredPhoneChallenge>, StoreError> {
+        sqlx::query(
+            "SELECT id, purpose, phone_mac, code_mac, created_at, attempts, consumed_at FROM phone_challenges \
+             WHERE phone_mac = $1 AND purpose = $2 ORDER BY created_at DESC, id DESC LIMIT 1",
+        )
+        .bind(phone_mac)
+        .bind(purpose)
+        .fetch_optional(&self.read)
+        .await
+        .map_err(db)?
+        .map(phone_challenge_from_row)
+        .transpose()
+    }
+
+    async fn take_phone_attempt(&self, id: Uuid, max: u32) -> Result<Option<u32>, StoreError> {
+        let mut tx = self.write.begin_with("BEGIN IMMEDIATE").await.map_err(db)?;
+        let used: Option<i64> = sqlx::query_scalar(
+            "UPDATE phone_challenges SET attempts = attempts + 1 \
+             WHERE id = $1 AND consumed_at IS NULL AND attempts < $2 RETURNING attempts",
+        )
+        .bind(id)
+        .bind(i64::from(max))
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(db)?;
+        tx.commit().await.map_err(db)?;
+        Ok(used.and_then(|n| u32::try_from(n).ok()))
+    }
+
+    async fn consume_phone_challenge(&self, id: Uuid, at: Timestamp) -> Result<bool, StoreError> {
+        let mut tx = self.write.begin_with("BEGIN IMMEDIATE").await.map_err(db)?;
+        let done = sqlx::query(
+            "UPDATE phone_challenges SET consumed_at = $1 WHERE id = $2 AND consumed_at IS NULL",
+        )
+        .bind(at.unix_millis())
+        .bind(id)
         .execute(&mut *tx)
         .await
         .map_err(db)?;

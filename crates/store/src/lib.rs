@@ -151,9 +151,119 @@ pub trait DataKeyStore: Send + Sync {
         -> Result<bool, StoreError>;
 }
 
+/// A platform-wide secret (such as the key of the one-time-code MACs), wrapped
+/// by the key-encryption key like a data key.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredPlatformSecret {
+    pub name: String,
+    pub kek_id: String,
+    #[serde(with = "base64_bytes")]
+    pub wrapped: Vec<u8>,
+    #[serde(with = "shengshi_domain::security::millis")]
+    pub created_at: Timestamp,
+}
+
+#[async_trait]
+pub trait PlatformSecretStore: Send + Sync {
+    /// Inserts unless a secret of that name exists; returns the one stored
+    /// (ours, or the one another process stored first).
+    async fn insert_platform_secret(
+        &self,
+        secret: &StoredPlatformSecret,
+    ) -> Result<StoredPlatformSecret, StoreError>;
+    async fn platform_secrets(&self) -> Result<Vec<StoredPlatformSecret>, StoreError>;
+    /// Replaces the wrapping (key rotation).
+    async fn rewrap_platform_secret(
+        &self,
+        name: &str,
+        kek_id: &str,
+        wrapped: &[u8],
+    ) -> Result<(), StoreError>;
+}
+
+/// A one-time code challenge as stored. Neither the phone number nor the code
+/// is stored: only keyed MACs of them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredPhoneChallenge {
+    pub id: uuid::Uuid,
+    pub purpose: String,
+    pub phone_mac: Vec<u8>,
+    pub code_mac: Vec<u8>,
+    pub created_at: Timestamp,
+    pub attempts: u32,
+    pub consumed_at: Option<Timestamp>,
+}
+
+/// A daily sending cap, counted per scope ("phone", "ip", "global") and key.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SendCap {
+    pub scope: &'static str,
+    /// A MAC of the phone number or address; empty for the global cap.
+    pub key: Vec<u8>,
+    /// The civil date (Asia/Shanghai) the count belongs to, `YYYY-MM-DD`.
+    pub day: String,
+    pub limit: u32,
+}
+
+/// Why a new challenge was not created.
+#[derive(Debug, thiserror::Error)]
+pub enum ChallengeRefused {
+    #[error("the daily sending cap for {0} is reached")]
+    CapReached(&'static str),
+    #[error("a code was sent to this number less than the resend interval ago")]
+    TooSoon,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+#[async_trait]
+pub trait PhoneChallengeStore: Send + Sync {
+    /// In one transaction: counts the send against every cap (refusing when one
+    /// is reached), refuses if the same number got a code after `not_since`,
+    /// and stores the challenge. A refusal changes nothing.
+    async fn create_phone_challenge(
+        &self,
+        challenge: &StoredPhoneChallenge,
+        caps: &[SendCap],
+        not_since: Timestamp,
+    ) -> Result<(), ChallengeRefused>;
+    /// The newest challenge for this number and purpose.
+    async fn latest_phone_challenge(
+        &self,
+        purpose: &str,
+        phone_mac: &[u8],
+    ) -> Result<Option<StoredPhoneChallenge>, StoreError>;
+    /// Reserves one attempt, atomically, while fewer than `max` were made and the
+    /// challenge is unconsumed; returns the attempts now used, or `None`.
+    async fn take_phone_attempt(&self, id: uuid::Uuid, max: u32)
+        -> Result<Option<u32>, StoreError>;
+    /// Marks the challenge used; `false` if it already was (a replay or a race).
+    async fn consume_phone_challenge(
+        &self,
+        id: uuid::Uuid,
+        at: Timestamp,
+    ) -> Result<bool, StoreError>;
+}
+
 /// Everything a backend provides.
-pub trait Store: AdminStore + InstallationStore + SecurityEventStore + DataKeyStore {}
-impl<T: AdminStore + InstallationStore + SecurityEventStore + DataKeyStore> Store for T {}
+pub trait Store:
+    AdminStore
+    + InstallationStore
+    + SecurityEventStore
+    + DataKeyStore
+    + PlatformSecretStore
+    + PhoneChallengeStore
+{
+}
+impl<T> Store for T where
+    T: AdminStore
+        + InstallationStore
+        + SecurityEventStore
+        + DataKeyStore
+        + PlatformSecretStore
+        + PhoneChallengeStore
+{
+}
 
 mod base64_bytes {
     use base64::Engine;

@@ -1,0 +1,129 @@
+//! Platform-wide secrets: random keys that the database holds only wrapped by
+//! the key-encryption key, loaded into memory at start-up.
+
+use rand::RngCore;
+use shengshi_domain::Clock;
+use shengshi_envelope::{KekError, KeyEncryptionKey};
+use shengshi_store::{PlatformSecretStore, StoreError, StoredPlatformSecret};
+use zeroize::Zeroizing;
+
+/// Keys the MACs of phone numbers, one-time codes and addresses.
+pub const OTP_MAC_KEY: &str = "otp-mac-key";
+
+#[derive(Debug, thiserror::Error)]
+pub enum SecretsError {
+    #[error("platform secret {name} is wrapped by key-encryption key {kek_id}, not the configured one; finish the rotation with `shengshi keys rotate`")]
+    WrappedByOtherKek { name: String, kek_id: String },
+    #[error("platform secret {0} did not unwrap: {1}")]
+    Unwrap(String, KekError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Kek(#[from] KekError),
+}
+
+/// The secrets in memory. Never printed.
+pub struct PlatformSecrets {
+    otp_mac_key: Zeroizing<Vec<u8>>,
+}
+
+impl std::fmt::Debug for PlatformSecrets {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PlatformSecrets([redacted])")
+    }
+}
+
+fn context(name: &str) -> Vec<u8> {
+    format!("shengshi platform secret v1|{name}").into_bytes()
+}
+
+impl PlatformSecrets {
+    /// Loads the secrets, creating any that do not exist yet.
+    pub async fn load_or_create<S: PlatformSecretStore + ?Sized>(
+        store: &S,
+        kek: &dyn KeyEncryptionKey,
+        clock: &dyn Clock,
+    ) -> Result<Self, SecretsError> {
+        let otp_mac_key = load_or_create_one(store, kek, clock, OTP_MAC_KEY).await?;
+        Ok(Self { otp_mac_key })
+    }
+
+    /// For tests: fixed secrets, no storage.
+    pub fn for_tests(otp_mac_key: &[u8]) -> Self {
+        Self {
+            otp_mac_key: Zeroizing::new(otp_mac_key.to_vec()),
+        }
+    }
+
+    pub fn otp_mac_key(&self) -> &[u8] {
+        &self.otp_mac_key
+    }
+}
+
+async fn load_or_create_one<S: PlatformSecretStore + ?Sized>(
+    store: &S,
+    kek: &dyn KeyEncryptionKey,
+    clock: &dyn Clock,
+    name: &str,
+) -> Result<Zeroizing<Vec<u8>>, SecretsError> {
+    let existing = store
+        .platform_secrets()
+        .await?
+        .into_iter()
+        .find(|s| s.name == name);
+    let stored = match existing {
+        Some(stored) => stored,
+        None => {
+            let mut fresh = Zeroizing::new(vec![0u8; 32]);
+            rand::rngs::OsRng.fill_bytes(&mut fresh);
+            let candidate = StoredPlatformSecret {
+                name: name.to_owned(),
+                kek_id: kek.id().to_owned(),
+                wrapped: kek.wrap(&fresh, &context(name)).await?,
+                created_at: clock.now(),
+            };
+            // Another process may have created it first: whatever is stored wins.
+            store.insert_platform_secret(&candidate).await?
+        }
+    };
+    unwrap(&stored, kek).await
+}
+
+async fn unwrap(
+    stored: &StoredPlatformSecret,
+    kek: &dyn KeyEncryptionKey,
+) -> Result<Zeroizing<Vec<u8>>, SecretsError> {
+    if stored.kek_id != kek.id() {
+        return Err(SecretsError::WrappedByOtherKek {
+            name: stored.name.clone(),
+            kek_id: stored.kek_id.clone(),
+        });
+    }
+    kek.unwrap(&stored.wrapped, &context(&stored.name))
+        .await
+        .map_err(|e| SecretsError::Unwrap(stored.name.clone(), e))
+}
+
+/// Re-wraps every platform secret from `old` to `new` (part of key rotation).
+pub async fn rewrap_all<S: PlatformSecretStore + ?Sized>(
+    store: &S,
+    old: &dyn KeyEncryptionKey,
+    new: &dyn KeyEncryptionKey,
+) -> Result<u64, SecretsError> {
+    let mut rewrapped = 0;
+    for stored in store.platform_secrets().await? {
+        if stored.kek_id == new.id() {
+            continue;
+        }
+        let plain = unwrap(&stored, old).await?;
+        store
+            .rewrap_platform_secret(
+                &stored.name,
+                new.id(),
+                &new.wrap(&plain, &context(&stored.name)).await?,
+            )
+            .await?;
+        rewrapped += 1;
+    }
+    Ok(rewrapped)
+}
