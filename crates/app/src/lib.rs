@@ -2,10 +2,12 @@
 //! type; they depend on the storage traits and the clock, never on a driver or
 //! on HTTP.
 
+pub mod carrier;
 pub mod health;
 pub mod installation;
 pub mod keys;
 pub mod phone_codes;
+pub mod registry;
 pub mod secrets;
 pub mod security_log;
 pub mod sms;
