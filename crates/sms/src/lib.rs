@@ -2,7 +2,8 @@
 //!
 //! [`AliyunSms`] implements [`shengshi_app::sms::SmsGateway`] with the `SendSms`
 //! API (version `2017-05-25`, endpoint `dysmsapi.aliyuncs.com`), signed with
-//! Alibaba Cloud's request signature V3, `ACS3-HMAC-SHA256` ([`signature`]).
+//! Alibaba Cloud's request signature V3, `ACS3-HMAC-SHA256` ([`signature`], the
+//! shared `shengshi-acs-signature` crate).
 //! With the `fake` feature, [`FakeAliyunSms`] is a **fake** of that endpoint for
 //! tests and demos: it checks signatures, clocks and nonces as the provider does,
 //! but sends nothing.
@@ -87,7 +88,8 @@
 //!   filter (`host`, `content-type`, `x-acs-*`), the string to sign, the HMAC key,
 //!   the `Authorization` format, the 15-minute `x-acs-date` window, the nonce; and its
 //!   worked example (RunInstances; hashed canonical request `7ea06492…e259`,
-//!   signature `06563a9e…83c0`), which `signature::tests::published_v3_example` checks.
+//!   signature `06563a9e…83c0`), which `shengshi-acs-signature`'s
+//!   `tests::published_v3_example` checks.
 //!   The steps were read in a verbatim copy of that page's signature section.
 //! - *SendSms* API reference (Dysmsapi 2017-05-25):
 //!   <https://help.aliyun.com/en/sms/developer-reference/api-dysmsapi-2017-05-25-sendsms>
@@ -108,7 +110,8 @@
 mod client;
 #[cfg(feature = "fake")]
 mod fake;
-pub mod signature;
+/// The V3 signer, shared with the other Alibaba Cloud adapters (`shengshi-acs-signature`).
+pub use shengshi_acs_signature as signature;
 
 pub use client::{
     AliyunSms, AliyunSmsConfig, ConfigError, Options, ACTION, DEFAULT_BACKOFF, DEFAULT_ENDPOINT,
