@@ -9,6 +9,12 @@ use zeroize::Zeroizing;
 
 /// Keys the MACs of phone numbers, one-time codes and addresses.
 pub const OTP_MAC_KEY: &str = "otp-mac-key";
+/// Seals short-lived tokens handed to browsers.
+pub const TOKEN_KEY: &str = "token-key";
+/// Keys the MACs of resident ID numbers in the population registry kept in our
+/// own database. A key of its own: those MACs are long-lived lookup keys of
+/// low-entropy numbers, and nothing else should be able to compute or join them.
+pub const REGISTRY_MAC_KEY: &str = "registry-mac-key";
 
 #[derive(Debug, thiserror::Error)]
 pub enum SecretsError {
@@ -16,6 +22,8 @@ pub enum SecretsError {
     WrappedByOtherKek { name: String, kek_id: String },
     #[error("platform secret {0} did not unwrap: {1}")]
     Unwrap(String, KekError),
+    #[error("platform secret {0} has the wrong length")]
+    Malformed(String),
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]
@@ -25,6 +33,8 @@ pub enum SecretsError {
 /// The secrets in memory. Never printed.
 pub struct PlatformSecrets {
     otp_mac_key: Zeroizing<Vec<u8>>,
+    registry_mac_key: Zeroizing<Vec<u8>>,
+    token_key: shengshi_envelope::TokenKey,
 }
 
 impl std::fmt::Debug for PlatformSecrets {
@@ -45,18 +55,38 @@ impl PlatformSecrets {
         clock: &dyn Clock,
     ) -> Result<Self, SecretsError> {
         let otp_mac_key = load_or_create_one(store, kek, clock, OTP_MAC_KEY).await?;
-        Ok(Self { otp_mac_key })
+        let registry_mac_key = load_or_create_one(store, kek, clock, REGISTRY_MAC_KEY).await?;
+        let token_key = load_or_create_one(store, kek, clock, TOKEN_KEY).await?;
+        let token_key = shengshi_envelope::TokenKey::new(&token_key)
+            .ok_or_else(|| SecretsError::Malformed(TOKEN_KEY.to_owned()))?;
+        Ok(Self {
+            otp_mac_key,
+            registry_mac_key,
+            token_key,
+        })
     }
 
-    /// For tests: fixed secrets, no storage.
+    /// For tests: fixed secrets, no storage (the registry key is the given key
+    /// reversed, so that the two keys differ).
     pub fn for_tests(otp_mac_key: &[u8]) -> Self {
         Self {
             otp_mac_key: Zeroizing::new(otp_mac_key.to_vec()),
+            registry_mac_key: Zeroizing::new(otp_mac_key.iter().rev().copied().collect()),
+            token_key: shengshi_envelope::TokenKey::new(&[42; 32])
+                .unwrap_or_else(|| unreachable!("32 bytes")),
         }
     }
 
     pub fn otp_mac_key(&self) -> &[u8] {
         &self.otp_mac_key
+    }
+
+    pub fn token_key(&self) -> &shengshi_envelope::TokenKey {
+        &self.token_key
+    }
+
+    pub fn registry_mac_key(&self) -> &[u8] {
+        &self.registry_mac_key
     }
 }
 

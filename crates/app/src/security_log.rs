@@ -54,6 +54,35 @@ impl SecurityLog {
     }
 }
 
+impl SecurityLog {
+    /// Records many events and returns once all are durable. They are queued
+    /// together, so the writer commits them in batches, not one per event.
+    pub async fn record_all(
+        &self,
+        actor: Actor,
+        events: Vec<SecurityEventKind>,
+    ) -> Result<(), SecurityLogError> {
+        let count = events.len();
+        let mut pending = Vec::with_capacity(count);
+        for event in events {
+            let event = SecurityEvent::new(self.clock.now(), actor.clone(), event);
+            let (ack, done) = oneshot::channel();
+            self.sender
+                .send((event, ack))
+                .await
+                .map_err(|_| SecurityLogError::Closed)?;
+            pending.push(done);
+        }
+        for done in pending {
+            done.await.map_err(|_| SecurityLogError::Closed)??;
+        }
+        if count > 0 {
+            tracing::info!(target: "security", count, "security events recorded");
+        }
+        Ok(())
+    }
+}
+
 async fn write_batches(
     store: Arc<dyn SecurityEventStore>,
     mut receiver: mpsc::Receiver<(SecurityEvent, Ack)>,

@@ -11,7 +11,10 @@
 
 use serde::{Deserialize, Serialize};
 use shengshi_domain::SecurityEvent;
-use shengshi_store::{Installation, Store, StoreError, StoredDataKey, StoredPlatformSecret};
+use shengshi_store::{
+    Installation, Store, StoreError, StoredAccount, StoredDataKey, StoredPlatformSecret,
+    StoredRegistryRecord,
+};
 use std::io::{BufRead, Write};
 
 pub const FORMAT: &str = "shengshi-export";
@@ -34,7 +37,13 @@ enum Record {
     SecurityEvent(SecurityEvent),
     DataKey(StoredDataKey),
     PlatformSecret(StoredPlatformSecret),
-    End { records: u64 },
+    Account(StoredAccount),
+    /// One person in the population registry (`"record":"registry_record"`).
+    #[serde(rename = "registry_record")]
+    Registry(StoredRegistryRecord),
+    End {
+        records: u64,
+    },
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -101,6 +110,28 @@ pub async fn export(
             records += 1;
         }
     }
+    // Accounts after the data keys they reference.
+    let mut after = None;
+    loop {
+        let page = store.accounts(after, PAGE).await?;
+        let Some(last) = page.last() else { break };
+        after = Some(last.id);
+        for account in page {
+            write_line(out, &Record::Account(account))?;
+            records += 1;
+        }
+    }
+    // Registry records after the data keys they reference.
+    let mut after = None;
+    loop {
+        let page = store.registry_records(after, PAGE).await?;
+        let Some(last) = page.last() else { break };
+        after = Some(last.id);
+        for record in page {
+            write_line(out, &Record::Registry(record))?;
+            records += 1;
+        }
+    }
     // Few and small (today: the key of the one-time-code MACs).
     for secret in store.platform_secrets().await? {
         write_line(out, &Record::PlatformSecret(secret))?;
@@ -157,6 +188,8 @@ pub async fn import(
     let mut events = Vec::new();
     let mut keys = Vec::new();
     let mut secrets = Vec::new();
+    let mut accounts = Vec::new();
+    let mut registry = Vec::new();
     let mut records = 0u64;
     let mut line = 1u64;
     loop {
@@ -174,6 +207,8 @@ pub async fn import(
             Record::SecurityEvent(e) => events.push(e),
             Record::DataKey(k) => keys.push(k),
             Record::PlatformSecret(secret) => secrets.push(secret),
+            Record::Account(account) => accounts.push(account),
+            Record::Registry(r) => registry.push(r),
             Record::End { records: expected } => {
                 if expected != records {
                     return Err(bad(
@@ -193,6 +228,20 @@ pub async fn import(
             store.insert_data_keys(&keys).await?;
             keys.clear();
         }
+        if accounts.len() >= PAGE as usize {
+            // An account references its data key: write pending keys first.
+            store.insert_data_keys(&keys).await?;
+            keys.clear();
+            store.insert_accounts(&accounts).await?;
+            accounts.clear();
+        }
+        if registry.len() >= PAGE as usize {
+            // A registry record references its data key: write pending keys first.
+            store.insert_data_keys(&keys).await?;
+            keys.clear();
+            store.upsert_registry_records(&[], &registry).await?;
+            registry.clear();
+        }
     }
     while let Some(extra) = next_line(&mut lines)? {
         line += 1;
@@ -203,6 +252,8 @@ pub async fn import(
     let installation = installation.ok_or(TransferError::NoInstallation)?;
     store.append_security_events(&events).await?;
     store.insert_data_keys(&keys).await?;
+    store.insert_accounts(&accounts).await?;
+    store.upsert_registry_records(&[], &registry).await?;
     for secret in &secrets {
         store.insert_platform_secret(secret).await?;
     }

@@ -71,6 +71,10 @@ define_id!(
     /// An installation of Shengshi; written once, carried through export/import.
     InstallationId
 );
+define_id!(
+    /// A resident's account. Never derived from an ID or phone number.
+    AccountId
+);
 
 #[cfg(test)]
 mod tests {

@@ -3,14 +3,16 @@
 //! Nothing here touches a database, a socket or the system clock directly;
 //! the clock is a trait so that tests can set it.
 
+pub mod account;
 pub mod clock;
 pub mod id;
 pub mod identity;
 pub mod phone;
 pub mod security;
 
+pub use account::AssuranceLevel;
 pub use clock::{CivilDate, Clock, FixedClock, SystemClock, Timestamp};
-pub use id::{EventId, InstallationId, SubjectId};
+pub use id::{AccountId, EventId, InstallationId, SubjectId};
 pub use identity::{
     DocumentKind, ForeignPermanentResidentIdCard, HkMacaoTaiwanRegion,
     HkMacaoTaiwanResidencePermit, IdNumberError, IdentityDocument, PersonName, PersonNameError,

@@ -3,7 +3,7 @@
 //! Events are typed so that each kind carries exactly the details it needs and
 //! never a secret. The log is append-only (enforced by the stores as well).
 
-use crate::{EventId, SubjectId, Timestamp};
+use crate::{AccountId, EventId, SubjectId, Timestamp};
 use serde::{Deserialize, Serialize};
 
 /// Who caused an event.
@@ -54,6 +54,20 @@ pub enum SecurityEventKind {
     InstallationImported {
         rows: u64,
     },
+    /// A resident account was opened at this assurance level.
+    AccountRegistered {
+        account: AccountId,
+        level: u8,
+    },
+    /// A registration for an ID number that already has an account: nothing was
+    /// created and the existing account's phone was told.
+    DuplicateRegistration {
+        existing: AccountId,
+    },
+    /// A registration was refused by a check (registry, carrier, expired proof).
+    RegistrationRefused {
+        reason: String,
+    },
     LoginSucceeded {
         method: String,
     },
@@ -78,6 +92,9 @@ impl SecurityEventKind {
             Self::DataKeyDestroyed { .. } => "data_key_destroyed",
             Self::InstallationExported { .. } => "installation_exported",
             Self::InstallationImported { .. } => "installation_imported",
+            Self::AccountRegistered { .. } => "account_registered",
+            Self::DuplicateRegistration { .. } => "duplicate_registration",
+            Self::RegistrationRefused { .. } => "registration_refused",
             Self::LoginSucceeded { .. } => "login_succeeded",
             Self::LoginFailed { .. } => "login_failed",
             Self::Lockout { .. } => "lockout",

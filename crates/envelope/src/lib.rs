@@ -15,7 +15,9 @@
 mod algorithm;
 mod kek;
 mod sealed;
+mod token;
 
 pub use algorithm::Algorithm;
 pub use kek::{KekError, KeyEncryptionKey, LocalKek};
 pub use sealed::{DataKey, EnvelopeError, KeyRef, Sealed};
+pub use token::TokenKey;

@@ -1,6 +1,7 @@
 //! The `shengshi` binary as a library: configuration, start-up, and the CLI
 //! commands, so that integration tests start exactly what operators start.
 
+pub mod adapters;
 pub mod config;
 pub mod demo;
 pub mod startup;

@@ -80,6 +80,23 @@ enum Command {
         #[command(subcommand)]
         command: KeysCommand,
     },
+    /// The population registry kept in the database.
+    Registry {
+        #[command(subcommand)]
+        command: RegistryCommand,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum RegistryCommand {
+    /// Load or update registry records from a CSV file (docs/registry-import.md).
+    /// One bad row refuses the whole file and nothing is written.
+    Import {
+        /// The CSV file; photo paths in it are relative to its directory.
+        file: PathBuf,
+        #[command(flatten)]
+        db: DatabaseArgs,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -160,8 +177,8 @@ async fn run(cli: Cli) -> Result<()> {
                 shengshi::startup::VERSION,
                 app.origin()
             );
-            if app.installation().demo {
-                println!("{}", demo::instructions(app.origin()));
+            if let Some(summary) = app.demo_summary() {
+                println!("{}", demo::instructions(app.origin(), summary));
             }
             tracing::info!(origin = %app.origin(), database = app.services().store.backend().name(), "serving");
             app.run(shutdown).await
@@ -248,6 +265,12 @@ async fn run(cli: Cli) -> Result<()> {
             store.close().await;
             Ok(())
         }
+        Command::Registry {
+            command: RegistryCommand::Import { file, db },
+        } => {
+            let config = load_config(&cli.config, &db, None, false)?;
+            registry_import(&config, &file).await
+        }
         Command::Keys {
             command: KeysCommand::Init { kek_file },
         } => {
@@ -281,6 +304,42 @@ async fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
     }
+}
+
+/// `shengshi registry import FILE.csv`.
+async fn registry_import(config: &Config, file: &std::path::Path) -> Result<()> {
+    let input =
+        std::fs::File::open(file).with_context(|| format!("cannot open {}", file.display()))?;
+    let (services, installation, secrets) =
+        shengshi::startup::open_installation(config, Arc::new(SystemClock)).await?;
+    if installation.demo {
+        anyhow::bail!("registry import refused: this is a demo installation, which holds fictional data only; import into a real installation");
+    }
+    let photo_dir = file.parent().map(|p| {
+        if p.as_os_str().is_empty() {
+            std::path::Path::new(".")
+        } else {
+            p
+        }
+    });
+    let started = std::time::Instant::now();
+    let result = shengshi_app::registry_db::import_csv(
+        &services,
+        &secrets,
+        BufReader::new(input),
+        photo_dir,
+    )
+    .await;
+    services.store.close().await;
+    let report = result.with_context(|| format!("{} was not imported", file.display()))?;
+    println!(
+        "imported {} registry records ({} new, {} updated) in {:.1} s",
+        report.records,
+        report.created,
+        report.updated,
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
 }
 
 /// Completes on SIGINT (Ctrl-C) or SIGTERM. The handlers are installed when

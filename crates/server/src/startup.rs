@@ -5,6 +5,7 @@
 //! then migrations.
 
 use anyhow::{bail, Context, Result};
+use shengshi_app::secrets::PlatformSecrets;
 use shengshi_app::{installation, SecurityLog, Services};
 use shengshi_domain::{Actor, Clock, SecurityEventKind};
 use shengshi_envelope::{KekError, KeyEncryptionKey, LocalKek};
@@ -29,6 +30,7 @@ pub struct Application {
     services: Services,
     origin: String,
     installation: Installation,
+    demo: Option<crate::demo::DemoSummary>,
 }
 
 impl Application {
@@ -93,9 +95,20 @@ impl Application {
             security_log,
             envelope_algorithm: config.envelope_algorithm,
         };
-        if installation.demo {
-            crate::demo::seed(&services).await?;
-        }
+        let secrets = Arc::new(
+            PlatformSecrets::load_or_create(
+                services.store.as_ref(),
+                services.kek.as_ref(),
+                services.clock.as_ref(),
+            )
+            .await?,
+        );
+        let demo = if installation.demo {
+            Some(crate::demo::seed(&services, &secrets).await?)
+        } else {
+            None
+        };
+        let adapters = crate::adapters::choose(config, &services, secrets);
         services
             .security_log
             .record(
@@ -117,6 +130,8 @@ impl Application {
                 public_origin: origin.clone(),
             }),
             metrics: Arc::new(Metrics::new()),
+            identity: adapters.identity,
+            outbox: adapters.outbox,
         };
         Ok(Self {
             listener,
@@ -124,6 +139,7 @@ impl Application {
             services,
             origin,
             installation,
+            demo,
         })
     }
 
@@ -144,16 +160,56 @@ impl Application {
         &self.services
     }
 
+    /// What the demo holds (a demo installation only), for the start-up message.
+    pub fn demo_summary(&self) -> Option<&crate::demo::DemoSummary> {
+        self.demo.as_ref()
+    }
+
     /// Serves until `shutdown` completes, then finishes in-flight requests and
     /// closes the database cleanly.
     pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<()> {
-        axum::serve(self.listener, self.router)
+        // The peer address feeds the per-address SMS cap.
+        let app = self
+            .router
+            .into_make_service_with_connect_info::<std::net::SocketAddr>();
+        axum::serve(self.listener, app)
             .with_graceful_shutdown(shutdown)
             .await?;
         tracing::info!("stopped accepting requests; closing the database");
         self.services.store.close().await;
         Ok(())
     }
+}
+
+/// For an operator command that works on an existing installation's data
+/// (such as `shengshi registry import`): opens the database, requires a current
+/// schema and an installation, loads the key-encryption key and checks it
+/// against the installation exactly as start-up does, and loads the platform
+/// secrets. Writes nothing before every check has passed.
+pub async fn open_installation(
+    config: &Config,
+    clock: Arc<dyn Clock>,
+) -> Result<(Services, Installation, PlatformSecrets)> {
+    let store = open_store(config).await?;
+    let status = store.schema_status().await?;
+    if !status.is_current() {
+        bail!("the database schema is not current ({} migrations pending); run `shengshi migrate` (or start the server) first", status.pending);
+    }
+    let Some(installation) = store.installation().await? else {
+        bail!("the database holds no installation; start the server once first");
+    };
+    let kek = load_kek(config, true)?;
+    installation::verify_kek(store.as_ref(), kek.as_ref()).await?;
+    let secrets =
+        PlatformSecrets::load_or_create(store.as_ref(), kek.as_ref(), clock.as_ref()).await?;
+    let services = Services {
+        security_log: SecurityLog::start(store.clone(), clock.clone()),
+        store,
+        clock,
+        kek,
+        envelope_algorithm: config.envelope_algorithm,
+    };
+    Ok((services, installation, secrets))
 }
 
 /// Demo data never reaches production, and never mixes with real data.

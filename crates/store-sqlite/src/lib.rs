@@ -7,18 +7,20 @@
 //! separate pool and never block the writer.
 
 use async_trait::async_trait;
-use shengshi_domain::{InstallationId, SecurityEvent, SubjectId, Timestamp};
+use shengshi_domain::{AccountId, InstallationId, SecurityEvent, SubjectId, Timestamp};
 use shengshi_store::{
-    AdminStore, Backend, ChallengeRefused, DataKeyStore, Installation, InstallationStore,
-    LoggedSecurityEvent, PhoneChallengeStore, PlatformSecretStore, PoolStats, SchemaStatus,
-    SecurityEventStore, SendCap, StoreError, StoredDataKey, StoredPhoneChallenge,
-    StoredPlatformSecret,
+    AccountStore, AdminStore, Backend, ChallengeRefused, DataKeyStore, Installation,
+    InstallationStore, LoggedSecurityEvent, PhoneChallengeStore, PlatformSecretStore, PoolStats,
+    SchemaStatus, SecurityEventStore, SendCap, StoreError, StoredAccount, StoredDataKey,
+    StoredPhoneChallenge, StoredPlatformSecret,
 };
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Row, SqlitePool};
 use std::str::FromStr;
 use std::time::Duration;
 use uuid::Uuid;
+
+mod registry;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
@@ -136,7 +138,7 @@ impl AdminStore for SqliteStore {
     async fn is_empty(&self) -> Result<bool, StoreError> {
         let rows: i64 = sqlx::query_scalar(
             "SELECT (SELECT count(*) FROM installation) + (SELECT count(*) FROM security_events) \
-             + (SELECT count(*) FROM data_keys) + (SELECT count(*) FROM platform_secrets)",
+             + (SELECT count(*) FROM data_keys) + (SELECT count(*) FROM platform_secrets) + (SELECT count(*) FROM accounts)",
         )
         .fetch_one(&self.read)
         .await
@@ -559,5 +561,141 @@ impl PhoneChallengeStore for SqliteStore {
         .map_err(db)?;
         tx.commit().await.map_err(db)?;
         Ok(done.rows_affected() == 1)
+    }
+}
+
+const ACCOUNT_COLUMNS: &str =
+    "id, subject_id, assurance_level, id_number_mac, phone_mac, sealed_profile, status, created_at, updated_at";
+
+fn account_from_row(r: sqlx::sqlite::SqliteRow) -> Result<StoredAccount, StoreError> {
+    Ok(StoredAccount {
+        id: AccountId::from_uuid(r.try_get("id").map_err(db)?),
+        subject: SubjectId::from_uuid(r.try_get("subject_id").map_err(db)?),
+        assurance_level: r.try_get::<i64, _>("assurance_level").map_err(db)?,
+        id_number_mac: r.try_get("id_number_mac").map_err(db)?,
+        phone_mac: r.try_get("phone_mac").map_err(db)?,
+        sealed_profile: r.try_get("sealed_profile").map_err(db)?,
+        status: r.try_get("status").map_err(db)?,
+        created_at: timestamp(r.try_get("created_at").map_err(db)?)?,
+        updated_at: timestamp(r.try_get("updated_at").map_err(db)?)?,
+    })
+}
+
+async fn insert_account(
+    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    a: &StoredAccount,
+) -> Result<(), StoreError> {
+    let level = a.assurance_level;
+    sqlx::query(&format!(
+        "INSERT INTO accounts ({ACCOUNT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+    ))
+    .bind(a.id.as_uuid())
+    .bind(a.subject.as_uuid())
+    .bind(level)
+    .bind(&a.id_number_mac)
+    .bind(&a.phone_mac)
+    .bind(&a.sealed_profile)
+    .bind(&a.status)
+    .bind(a.created_at.unix_millis())
+    .bind(a.updated_at.unix_millis())
+    .execute(&mut **tx)
+    .await
+    .map_err(db)?;
+    Ok(())
+}
+
+#[async_trait]
+impl AccountStore for SqliteStore {
+    async fn create_account(
+        &self,
+        account: &StoredAccount,
+        key: &StoredDataKey,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.write.begin_with("BEGIN IMMEDIATE").await.map_err(db)?;
+        sqlx::query(&format!(
+            "INSERT INTO data_keys ({DATA_KEY_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7)"
+        ))
+        .bind(key.subject.as_uuid())
+        .bind(key.key_id)
+        .bind(&key.algorithm)
+        .bind(&key.kek_id)
+        .bind(&key.wrapped_key)
+        .bind(key.created_at.unix_millis())
+        .bind(key.destroyed_at.map(|t| t.unix_millis()))
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?;
+        insert_account(&mut tx, account).await?;
+        tx.commit().await.map_err(db)
+    }
+
+    async fn account(&self, id: AccountId) -> Result<Option<StoredAccount>, StoreError> {
+        sqlx::query(&format!(
+            "SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE id = $1"
+        ))
+        .bind(id.as_uuid())
+        .fetch_optional(&self.read)
+        .await
+        .map_err(db)?
+        .map(account_from_row)
+        .transpose()
+    }
+
+    async fn active_account_by_id_number(
+        &self,
+        id_number_mac: &[u8],
+    ) -> Result<Option<StoredAccount>, StoreError> {
+        sqlx::query(&format!(
+            "SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE id_number_mac = $1 AND status = 'active'"
+        ))
+        .bind(id_number_mac)
+        .fetch_optional(&self.read)
+        .await
+        .map_err(db)?
+        .map(account_from_row)
+        .transpose()
+    }
+
+    async fn active_accounts_by_phone(
+        &self,
+        phone_mac: &[u8],
+    ) -> Result<Vec<StoredAccount>, StoreError> {
+        sqlx::query(&format!(
+            "SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE phone_mac = $1 AND status = 'active' ORDER BY id"
+        ))
+        .bind(phone_mac)
+        .fetch_all(&self.read)
+        .await
+        .map_err(db)?
+        .into_iter()
+        .map(account_from_row)
+        .collect()
+    }
+
+    async fn accounts(
+        &self,
+        after: Option<AccountId>,
+        limit: u32,
+    ) -> Result<Vec<StoredAccount>, StoreError> {
+        let after = after.map(|a| a.as_uuid()).unwrap_or(Uuid::nil());
+        sqlx::query(&format!(
+            "SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE id > $1 ORDER BY id LIMIT $2"
+        ))
+        .bind(after)
+        .bind(i64::from(limit))
+        .fetch_all(&self.read)
+        .await
+        .map_err(db)?
+        .into_iter()
+        .map(account_from_row)
+        .collect()
+    }
+
+    async fn insert_accounts(&self, accounts: &[StoredAccount]) -> Result<(), StoreError> {
+        let mut tx = self.write.begin_with("BEGIN IMMEDIATE").await.map_err(db)?;
+        for account in accounts {
+            insert_account(&mut tx, account).await?;
+        }
+        tx.commit().await.map_err(db)
     }
 }

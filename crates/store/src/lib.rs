@@ -6,8 +6,12 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use shengshi_domain::{InstallationId, SecurityEvent, SubjectId, Timestamp};
 
+mod accounts;
 mod error;
+mod registry;
+pub use accounts::{AccountStore, StoredAccount};
 pub use error::StoreError;
+pub use registry::{RegistryCount, RegistryStore, StoredRegistryRecord};
 
 /// Which database a store talks to; picked once, at start-up, from the URL.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -253,6 +257,8 @@ pub trait Store:
     + DataKeyStore
     + PlatformSecretStore
     + PhoneChallengeStore
+    + AccountStore
+    + RegistryStore
 {
 }
 impl<T> Store for T where
@@ -262,6 +268,8 @@ impl<T> Store for T where
         + DataKeyStore
         + PlatformSecretStore
         + PhoneChallengeStore
+        + AccountStore
+        + RegistryStore
 {
 }
 

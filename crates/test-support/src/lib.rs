@@ -143,6 +143,78 @@ impl TestDb {
     }
 }
 
+impl TestDb {
+    /// Every non-NULL value of every column of every row of `table`, as the
+    /// bytes the database holds (a BLOB/BYTEA as it is, any other value as its
+    /// text in UTF-8), read beneath the store traits: for tests that prove no
+    /// plaintext personal data is at rest. Columns are listed from the catalog,
+    /// so a column added later is covered too.
+    pub async fn raw_values(&self, table: &str) -> Result<Vec<Vec<u8>>, String> {
+        let err = |e: sqlx::Error| e.to_string();
+        let mut hex_values: Vec<String> = Vec::new();
+        match self.backend {
+            Backend::Sqlite => {
+                let pool = sqlx::SqlitePool::connect(&self.url).await.map_err(err)?;
+                let columns: Vec<String> =
+                    sqlx::query_scalar("SELECT name FROM pragma_table_info($1)")
+                        .bind(table)
+                        .fetch_all(&pool)
+                        .await
+                        .map_err(err)?;
+                for column in columns {
+                    let sql = format!(
+                        "SELECT hex(\"{column}\") FROM \"{table}\" WHERE \"{column}\" IS NOT NULL"
+                    );
+                    hex_values.extend(
+                        sqlx::query_scalar::<_, String>(&sql)
+                            .fetch_all(&pool)
+                            .await
+                            .map_err(err)?,
+                    );
+                }
+                pool.close().await;
+            }
+            Backend::Postgres => {
+                let pool = sqlx::PgPool::connect(&self.url).await.map_err(err)?;
+                let columns: Vec<(String, String)> = sqlx::query_as(
+                    "SELECT column_name::text, data_type::text FROM information_schema.columns \
+                     WHERE table_schema = current_schema() AND table_name = $1",
+                )
+                .bind(table)
+                .fetch_all(&pool)
+                .await
+                .map_err(err)?;
+                for (column, data_type) in columns {
+                    let value = if data_type == "bytea" {
+                        format!("\"{column}\"")
+                    } else {
+                        format!("convert_to(\"{column}\"::text, 'UTF8')")
+                    };
+                    let sql = format!(
+                        "SELECT encode({value}, 'hex') FROM \"{table}\" WHERE \"{column}\" IS NOT NULL"
+                    );
+                    hex_values.extend(
+                        sqlx::query_scalar::<_, String>(&sql)
+                            .fetch_all(&pool)
+                            .await
+                            .map_err(err)?,
+                    );
+                }
+                pool.close().await;
+            }
+        }
+        hex_values
+            .iter()
+            .map(|h| {
+                (0..h.len())
+                    .step_by(2)
+                    .map(|i| u8::from_str_radix(&h[i..i + 2], 16).map_err(|e| e.to_string()))
+                    .collect()
+            })
+            .collect()
+    }
+}
+
 impl Drop for TestDb {
     fn drop(&mut self) {
         let Some(schema) = self.pg_schema.take() else {
@@ -178,6 +250,8 @@ pub struct TestApp {
     pub clock: FixedClock,
     pub db: TestDb,
     pub data_dir: PathBuf,
+    /// Demo installations only: how many fictional residents, and two to try.
+    pub demo: Option<shengshi::demo::DemoSummary>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<()>>,
 }
@@ -234,6 +308,7 @@ pub async fn try_spawn_app_with(db: TestDb, options: AppOptions) -> Result<TestA
         }
     };
     let origin = format!("http://127.0.0.1:{}", app.port());
+    let demo = app.demo_summary().cloned();
     let (tx, rx) = tokio::sync::oneshot::channel();
     let task = tokio::spawn(async move {
         app.run(async {
@@ -251,6 +326,7 @@ pub async fn try_spawn_app_with(db: TestDb, options: AppOptions) -> Result<TestA
         clock,
         db,
         data_dir,
+        demo,
         shutdown: Some(tx),
         task: Some(task),
     })

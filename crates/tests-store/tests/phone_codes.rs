@@ -280,7 +280,10 @@ async fn codes_survive_a_restart_and_a_key_rotation(backend: Backend) {
     let report = shengshi_app::keys::rotate_kek(w.store.as_ref(), &w.kek, &new)
         .await
         .unwrap();
-    assert_eq!(report.secrets_rewrapped, 1);
+    assert_eq!(
+        report.secrets_rewrapped, 3,
+        "the OTP and registry MAC keys and the token key"
+    );
     let rotated = PlatformSecrets::load_or_create(w.store.as_ref(), &new, &w.clock)
         .await
         .unwrap();

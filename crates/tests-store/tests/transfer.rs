@@ -43,6 +43,39 @@ async fn populate(
         ));
     }
     keys::destroy(&services, sealed[0].0).await.unwrap();
+    // An account (with its own data key, written in the same transaction).
+    let now = services.clock.now();
+    let subject = SubjectId::new();
+    let key_id = uuid::Uuid::now_v7();
+    let key = shengshi_envelope::DataKey::generate(
+        shengshi_envelope::KeyRef(*key_id.as_bytes()),
+        Algorithm::Aes256Gcm,
+    );
+    let account = shengshi_store::StoredAccount {
+        id: shengshi_domain::AccountId::new(),
+        subject,
+        assurance_level: 2,
+        id_number_mac: Some(vec![1; 32]),
+        phone_mac: vec![2; 32],
+        sealed_profile: key.seal(b"{}", b"account.profile").into_bytes(),
+        status: "active".into(),
+        created_at: now,
+        updated_at: now,
+    };
+    let stored_key = shengshi_store::StoredDataKey {
+        subject,
+        key_id,
+        algorithm: "aes-256-gcm".into(),
+        kek_id: services.kek.id().into(),
+        wrapped_key: Some(key.wrap(services.kek.as_ref()).await.unwrap()),
+        created_at: now,
+        destroyed_at: None,
+    };
+    services
+        .store
+        .create_account(&account, &stored_key)
+        .await
+        .unwrap();
     log.record(
         Actor::Anonymous,
         SecurityEventKind::LoginFailed {

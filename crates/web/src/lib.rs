@@ -29,10 +29,24 @@ pub struct PlatformInfo {
     pub public_origin: String,
 }
 
+/// What real-name identity needs beyond the core services: platform secrets and
+/// the adapters to systems outside the platform.
+#[derive(Clone, Debug)]
+pub struct IdentityDeps {
+    pub secrets: Arc<shengshi_app::secrets::PlatformSecrets>,
+    pub sms: Arc<dyn shengshi_app::sms::SmsGateway>,
+    pub registry: Arc<dyn shengshi_app::registry::PopulationRegistry>,
+    pub carrier: Arc<dyn shengshi_app::carrier::CarrierCheck>,
+    pub limits: shengshi_app::phone_codes::SendLimits,
+}
+
 /// Shared state of every handler.
 #[derive(Clone, Debug)]
 pub struct AppState {
     pub services: Services,
+    pub identity: IdentityDeps,
+    /// The demo SMS outbox (development only), shown at /demo/sms.
+    pub outbox: Option<Arc<shengshi_app::sms::DemoOutbox>>,
     pub info: Arc<PlatformInfo>,
     pub metrics: Arc<Metrics>,
 }

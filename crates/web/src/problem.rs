@@ -25,10 +25,30 @@ pub enum ProblemKind {
     PayloadTooLarge,
     NotReady,
     Internal,
+    /// A code was sent to this number less than a minute ago.
+    CodeTooSoon,
+    /// A daily sending cap is reached.
+    CodeCapReached,
+    /// No code was sent to this number for this purpose.
+    NoCode,
+    /// The code is wrong; some attempts remain.
+    CodeWrong,
+    /// The code expired, was used, or ran out of attempts.
+    CodeDead,
+    /// The phone proof is missing, forged or expired.
+    ProofInvalid,
+    NameMismatch,
+    NotInRegistry,
+    Deceased,
+    Emigrated,
+    CarrierMismatch,
+    CarrierNoRecord,
+    /// A system we depend on (registry, carrier, SMS gateway) did not answer.
+    DependencyUnavailable,
 }
 
 impl ProblemKind {
-    fn slug(self) -> &'static str {
+    pub fn slug(self) -> &'static str {
         match self {
             Self::NotFound => "not-found",
             Self::MethodNotAllowed => "method-not-allowed",
@@ -38,32 +58,48 @@ impl ProblemKind {
             Self::PayloadTooLarge => "payload-too-large",
             Self::NotReady => "not-ready",
             Self::Internal => "internal",
+            Self::CodeTooSoon => "code-too-soon",
+            Self::CodeCapReached => "code-cap-reached",
+            Self::NoCode => "no-code",
+            Self::CodeWrong => "code-wrong",
+            Self::CodeDead => "code-dead",
+            Self::ProofInvalid => "proof-invalid",
+            Self::NameMismatch => "name-mismatch",
+            Self::NotInRegistry => "not-in-registry",
+            Self::Deceased => "deceased",
+            Self::Emigrated => "emigrated",
+            Self::CarrierMismatch => "carrier-mismatch",
+            Self::CarrierNoRecord => "carrier-no-record",
+            Self::DependencyUnavailable => "dependency-unavailable",
         }
     }
 
-    fn catalog_key(self) -> &'static str {
-        match self {
-            Self::NotFound => "not_found",
-            Self::MethodNotAllowed => "method_not_allowed",
-            Self::Validation => "validation",
-            Self::BadRequest => "bad_request",
-            Self::UnsupportedMediaType => "unsupported_media_type",
-            Self::PayloadTooLarge => "payload_too_large",
-            Self::NotReady => "not_ready",
-            Self::Internal => "internal",
-        }
+    /// The message catalog key: the slug with underscores.
+    fn catalog_key(self) -> String {
+        self.slug().replace('-', "_")
     }
 
     pub fn status(self) -> StatusCode {
         match self {
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            Self::Validation => StatusCode::UNPROCESSABLE_ENTITY,
             Self::BadRequest => StatusCode::BAD_REQUEST,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            Self::NotReady => StatusCode::SERVICE_UNAVAILABLE,
+            Self::NotReady | Self::DependencyUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::CodeTooSoon | Self::CodeCapReached => StatusCode::TOO_MANY_REQUESTS,
+            Self::ProofInvalid => StatusCode::UNAUTHORIZED,
+            Self::Validation
+            | Self::NoCode
+            | Self::CodeWrong
+            | Self::CodeDead
+            | Self::NameMismatch
+            | Self::NotInRegistry
+            | Self::Deceased
+            | Self::Emigrated
+            | Self::CarrierMismatch
+            | Self::CarrierNoRecord => StatusCode::UNPROCESSABLE_ENTITY,
         }
     }
 

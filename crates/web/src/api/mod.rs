@@ -1,7 +1,9 @@
 //! The JSON API under /api/v1, and its OpenAPI 3.1 description.
 
+pub mod registration;
+
 use axum::extract::State;
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Serialize;
 use utoipa::{OpenApi, ToSchema};
@@ -19,11 +21,29 @@ use crate::AppState;
                        `detail` follows the request's Accept-Language (zh-CN or en).",
         license(name = "Apache-2.0")
     ),
-    paths(status, crate::ops::healthz, crate::ops::readyz),
-    components(schemas(Problem, FieldError, Status)),
+    paths(
+        status,
+        crate::ops::healthz,
+        crate::ops::readyz,
+        registration::request_code,
+        registration::prove_phone,
+        registration::register,
+    ),
+    components(schemas(
+        Problem,
+        FieldError,
+        Status,
+        registration::CodeRequest,
+        registration::CodeSent,
+        registration::ProofRequest,
+        registration::PhoneProof,
+        registration::RegistrationRequest,
+        registration::RegistrationAccepted,
+    )),
     tags(
         (name = "platform", description = "Facts about this installation"),
         (name = "operations", description = "Health checks for orchestrators"),
+        (name = "registration", description = "Opening a real-name account: phone code, phone proof, registry and carrier checks"),
     )
 )]
 pub struct ApiDoc;
@@ -36,6 +56,15 @@ pub fn openapi_json() -> String {
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/api/v1/status", get(status))
+        .route(
+            "/api/v1/registration/codes",
+            post(registration::request_code),
+        )
+        .route(
+            "/api/v1/registration/phone-proofs",
+            post(registration::prove_phone),
+        )
+        .route("/api/v1/registrations", post(registration::register))
         .merge(SwaggerUi::new("/api/docs").url("/api/openapi.json", ApiDoc::openapi()))
 }
 

@@ -21,6 +21,7 @@ pub fn routes() -> Router<AppState> {
         .route("/static/app.css", get(stylesheet))
         .route("/static/favicon.svg", get(favicon))
         .route("/favicon.ico", get(favicon))
+        .route("/demo/sms", get(demo_sms))
 }
 
 #[derive(Template)]
@@ -73,6 +74,65 @@ fn render(page: impl Template, lang: RequestLang, request_id: &RequestId) -> Res
         }
         Err(e) => Problem::internal(lang.lang, &request_id.0, &e).into_response(),
     }
+}
+
+struct OutboxRow {
+    to: String,
+    at: String,
+    text: String,
+}
+
+#[derive(Template)]
+#[template(path = "demo_sms.html")]
+struct DemoSmsPage {
+    lang: Lang,
+    other_lang: Lang,
+    demo: bool,
+    entries: Vec<OutboxRow>,
+}
+
+impl DemoSmsPage {
+    fn t(&self, key: &str) -> &'static str {
+        shengshi_i18n::t(self.lang, key)
+    }
+}
+
+/// The demo SMS outbox: where a newcomer reads the codes the demo "sends".
+/// It exists only in development; production has no outbox and answers 404.
+async fn demo_sms(
+    State(state): State<AppState>,
+    lang: RequestLang,
+    request_id: RequestId,
+) -> Response {
+    let Some(outbox) = &state.outbox else {
+        return crate::problem::Problem::new(
+            crate::problem::ProblemKind::NotFound,
+            lang.lang,
+            &[("path", "/demo/sms")],
+        )
+        .into_response();
+    };
+    let entries = outbox
+        .entries()
+        .into_iter()
+        .map(|e| OutboxRow {
+            to: e.to.as_str().to_owned(),
+            at: e.at.to_rfc3339(),
+            text: e.text,
+        })
+        .collect();
+    let page = DemoSmsPage {
+        lang: lang.lang,
+        other_lang: other(lang.lang),
+        demo: state.info.demo,
+        entries,
+    };
+    let mut response = render(page, lang, &request_id);
+    // Codes are secrets even in a demo: never cache this page.
+    response
+        .headers_mut()
+        .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
 }
 
 async fn favicon() -> Response {
