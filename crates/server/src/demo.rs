@@ -79,6 +79,9 @@ pub fn instructions(origin: &str, summary: &DemoSummary) -> String {
         summary.fictional_residents
     );
     if !summary.examples.is_empty() {
+        text.push_str(&format!(
+            "\nRegister at {origin}/register and read the SMS codes at {origin}/demo/sms (the demo sends no real messages)."
+        ));
         text.push_str("\nTry real-name registration as:");
         for (name, id_number) in &summary.examples {
             text.push_str(&format!("\n  {name}  {id_number}"));

@@ -157,4 +157,44 @@ async fn a_resident_registers_through_the_api(backend: Backend) {
     app.stop().await;
 }
 
-shengshi_test_support::tests_on_both_backends!(a_resident_registers_through_the_api);
+async fn cross_site_and_tokenless_posts_are_refused(backend: Backend) {
+    let Some(db) = TestDb::new(backend).await else {
+        return;
+    };
+    let app = spawn_app_with(db, AppOptions::default()).await;
+    let cross_site = app
+        .client
+        .post(app.url("/api/v1/registration/codes"))
+        .header("sec-fetch-site", "cross-site")
+        .json(&json!({"phone": "13912345678"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(cross_site.status(), 403);
+    let other_origin = app
+        .client
+        .post(app.url("/register"))
+        .header("origin", "https://evil.example")
+        .form(&[("phone", "13912345678"), ("csrf", "x")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(other_origin.status(), 403);
+    // Same origin but without the form token from the cookie: refused too.
+    let no_token = app
+        .client
+        .post(app.url("/register"))
+        .form(&[("phone", "13912345678")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(no_token.status(), 403);
+    let problem: Value = no_token.json().await.unwrap();
+    assert_eq!(problem["type"], "urn:shengshi:problem:cross-site");
+    app.stop().await;
+}
+
+shengshi_test_support::tests_on_both_backends!(
+    a_resident_registers_through_the_api,
+    cross_site_and_tokenless_posts_are_refused,
+);

@@ -4,6 +4,7 @@
 use axum::extract::FromRequestParts;
 use axum::http::header::{ACCEPT_LANGUAGE, COOKIE};
 use axum::http::request::Parts;
+use axum::http::HeaderMap;
 use shengshi_i18n::Lang;
 use std::convert::Infallible;
 
@@ -18,22 +19,25 @@ pub struct RequestLang {
 
 impl RequestLang {
     pub fn from_parts(parts: &Parts) -> Self {
+        Self::from_headers(&parts.headers, parts.uri.query())
+    }
+
+    pub fn from_headers(headers: &HeaderMap, query: Option<&str>) -> Self {
         if let Some(lang) =
-            query_param(parts.uri.query().unwrap_or(""), "lang").and_then(|v| Lang::from_tag(&v))
+            query_param(query.unwrap_or(""), "lang").and_then(|v| Lang::from_tag(&v))
         {
             return Self {
                 lang,
                 chosen_now: true,
             };
         }
-        if let Some(lang) = cookie(parts, LANG_COOKIE).and_then(|v| Lang::from_tag(&v)) {
+        if let Some(lang) = cookie(headers, LANG_COOKIE).and_then(|v| Lang::from_tag(&v)) {
             return Self {
                 lang,
                 chosen_now: false,
             };
         }
-        let accept = parts
-            .headers
+        let accept = headers
             .get(ACCEPT_LANGUAGE)
             .and_then(|v| v.to_str().ok())
             .unwrap_or("");
@@ -63,9 +67,8 @@ fn url_pairs(query: &str) -> impl Iterator<Item = (String, String)> + '_ {
     })
 }
 
-pub fn cookie(parts: &Parts, name: &str) -> Option<String> {
-    parts
-        .headers
+pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
         .get_all(COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())

@@ -3,6 +3,7 @@
 //! and the storage traits, never a database driver.
 
 pub mod api;
+mod csrf;
 mod lang;
 mod metrics;
 mod middleware;

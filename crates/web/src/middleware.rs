@@ -42,6 +42,7 @@ pub fn apply(router: Router, metrics: Arc<Metrics>) -> Router {
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         // Innermost, so that a panic's answer still gets security headers and is counted.
         .layer(CatchPanicLayer::custom(panic_to_problem))
+        .layer(axum::middleware::from_fn(crate::csrf::same_origin_only))
         .layer(axum::middleware::from_fn(security_headers))
         .layer(axum::middleware::from_fn(move |req, next| record_metrics(metrics.clone(), req, next)))
         .layer(

@@ -45,6 +45,8 @@ pub enum ProblemKind {
     CarrierNoRecord,
     /// A system we depend on (registry, carrier, SMS gateway) did not answer.
     DependencyUnavailable,
+    /// A state-changing request from another site, or a form without its token.
+    CrossSite,
 }
 
 impl ProblemKind {
@@ -71,6 +73,7 @@ impl ProblemKind {
             Self::CarrierMismatch => "carrier-mismatch",
             Self::CarrierNoRecord => "carrier-no-record",
             Self::DependencyUnavailable => "dependency-unavailable",
+            Self::CrossSite => "cross-site",
         }
     }
 
@@ -90,6 +93,7 @@ impl ProblemKind {
             Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
             Self::CodeTooSoon | Self::CodeCapReached => StatusCode::TOO_MANY_REQUESTS,
             Self::ProofInvalid => StatusCode::UNAUTHORIZED,
+            Self::CrossSite => StatusCode::FORBIDDEN,
             Self::Validation
             | Self::NoCode
             | Self::CodeWrong

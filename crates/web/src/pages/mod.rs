@@ -1,6 +1,8 @@
 //! Server-rendered pages. Templates are compiled in (askama); every page works
 //! without JavaScript and carries no inline script or style.
 
+mod register;
+
 use askama::Template;
 use axum::extract::State;
 use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, SET_COOKIE};
@@ -22,6 +24,19 @@ pub fn routes() -> Router<AppState> {
         .route("/static/favicon.svg", get(favicon))
         .route("/favicon.ico", get(favicon))
         .route("/demo/sms", get(demo_sms))
+        .route(
+            "/register",
+            get(register::phone_form).post(register::phone_submit),
+        )
+        .route(
+            "/register/code",
+            get(register::code_form).post(register::code_submit),
+        )
+        .route(
+            "/register/identity",
+            get(register::identity_form).post(register::identity_submit),
+        )
+        .route("/register/done", get(register::done))
 }
 
 #[derive(Template)]

@@ -1,0 +1,126 @@
+// Real-name registration in the browser, as a newcomer does it on the demo:
+// phone number → code read from the demo SMS outbox → name and ID number of a
+// fictional resident printed at start-up → "check your phone". Keyboard only.
+
+import assert from 'node:assert/strict';
+import { after, afterEach, before, describe, it } from 'node:test';
+import {
+  assertNoProblems,
+  launchBrowser,
+  newPage,
+  printServerLogOnFailure,
+  screenshot,
+  startServer,
+} from '../lib/harness.js';
+
+/** The first "Try real-name registration as" resident the server printed. */
+function demoResident(stdout) {
+  const lines = stdout.split('\n');
+  const at = lines.findIndex((l) => l.includes('Try real-name registration as'));
+  assert.ok(at >= 0, `the demo names residents to try:\n${stdout}`);
+  const [name, idNumber] = lines[at + 1].trim().split(/\s+/);
+  return { name, idNumber };
+}
+
+/** Fills a field by tabbing to it and typing, as a keyboard user would. */
+async function typeInto(page, label, text) {
+  const field = page.getByLabel(label, { exact: true });
+  await field.focus();
+  await page.keyboard.type(text);
+}
+
+describe('registration', () => {
+  let server;
+  let browser;
+
+  before(async () => {
+    server = await startServer();
+    browser = await launchBrowser();
+  });
+
+  after(async () => {
+    await browser?.close();
+    await server?.stop();
+  });
+
+  afterEach((t) => printServerLogOnFailure(t, server));
+
+  it('opens an account for a fictional resident, with the code from the demo outbox', async () => {
+    const resident = demoResident(server.stdout());
+    const page = await newPage(browser, { lang: 'zh-CN' });
+    const phone = '13912340001';
+    try {
+      await page.goto(`${server.origin}/`);
+      await page.getByRole('link', { name: '实名注册' }).click();
+      assert.equal(await page.locator('h1').innerText(), '您的手机号是多少？');
+
+      // A wrong number is refused beside its field and in the error summary.
+      await typeInto(page, '手机号', '12345');
+      await page.keyboard.press('Enter');
+      await page.waitForSelector('.error-summary');
+      assert.match(await page.locator('.error-summary').innerText(), /11 位数字/);
+      await screenshot(page, 'register-phone-error-zh-CN');
+
+      await page.getByLabel('手机号', { exact: true }).fill('');
+      await typeInto(page, '手机号', phone);
+      await page.keyboard.press('Enter');
+      await page.waitForURL('**/register/code');
+      assert.match(await page.locator('main').innerText(), /139\*\*\*\*0001/);
+
+      // Read the code the way the demo tells a newcomer to: on the outbox page.
+      const outbox = await browser.newPage();
+      await outbox.goto(`${server.origin}/demo/sms`);
+      const row = outbox.locator('tr', { hasText: phone }).first();
+      const code = (await row.innerText()).match(/验证码是\s*(\d{6})/)[1];
+      await outbox.close();
+
+      await typeInto(page, '验证码', code);
+      await page.keyboard.press('Enter');
+      await page.waitForURL('**/register/identity');
+
+      // A name that does not match the registry gets its own answer.
+      await typeInto(page, '姓名', '查无此人');
+      await typeInto(page, '居民身份证号', resident.idNumber);
+      await page.keyboard.press('Enter');
+      await page.waitForSelector('.error-summary');
+      assert.match(await page.locator('.error-summary').innerText(), /姓名与人口信息系统/);
+
+      await page.getByLabel('姓名', { exact: true }).fill('');
+      await typeInto(page, '姓名', resident.name);
+      await page.keyboard.press('Enter');
+      await page.waitForURL('**/register/done');
+      assert.equal(await page.locator('h1').innerText(), '请查看您的手机短信');
+      await screenshot(page, 'register-done-zh-CN');
+      assertNoProblems(page);
+
+      const messages = await browser.newPage();
+      await messages.goto(`${server.origin}/demo/sms`);
+      assert.match(await messages.locator('main').innerText(), /账号已开通/);
+      await messages.close();
+    } finally {
+      await page.close();
+    }
+  });
+
+  it('refuses a form posted from another site', async () => {
+    const response = await fetch(`${server.origin}/register`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', origin: 'https://evil.example' },
+      body: 'phone=13912340002&csrf=x',
+    });
+    assert.equal(response.status, 403);
+  });
+
+  it('shows the registration pages in English too', async () => {
+    const page = await newPage(browser, { lang: 'en-GB' });
+    try {
+      await page.goto(`${server.origin}/register`);
+      assert.equal(await page.locator('html').getAttribute('lang'), 'en');
+      assert.equal(await page.locator('h1').innerText(), 'What is your mobile number?');
+      await screenshot(page, 'register-phone-en');
+      assertNoProblems(page);
+    } finally {
+      await page.close();
+    }
+  });
+});
