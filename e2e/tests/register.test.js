@@ -97,6 +97,34 @@ describe('registration', () => {
       await messages.goto(`${server.origin}/demo/sms`);
       assert.match(await messages.locator('main').innerText(), /账号已开通/);
       await messages.close();
+
+      // Log in with the same phone, see the account at L2, then log out everywhere.
+      await page.goto(`${server.origin}/`);
+      await page.getByRole('link', { name: '登录' }).click();
+      await typeInto(page, '手机号', phone);
+      await page.keyboard.press('Enter');
+      await page.waitForURL('**/login/code');
+      const outbox2 = await browser.newPage();
+      await outbox2.goto(`${server.origin}/demo/sms`);
+      const loginRow = outbox2.locator('tr', { hasText: phone }).filter({ hasText: '验证码' }).first();
+      const loginCode = (await loginRow.innerText()).match(/验证码是\s*(\d{6})/)[1];
+      await outbox2.close();
+      await typeInto(page, '验证码', loginCode);
+      await page.keyboard.press('Enter');
+      await page.waitForURL('**/account');
+      const account = await page.locator('main').innerText();
+      assert.match(account, /L2/);
+      assert.ok(!account.includes(resident.idNumber), 'the ID number is shown masked');
+      const cookies = await page.context().cookies();
+      const sid = cookies.find((c) => c.name === 'sid');
+      assert.ok(sid?.httpOnly, 'the session cookie is HttpOnly');
+      assert.equal(sid.sameSite, 'Lax');
+      await screenshot(page, 'account-zh-CN');
+      await page.getByRole('button', { name: '在所有设备上退出' }).click();
+      await page.waitForURL(`${server.origin}/`);
+      await page.goto(`${server.origin}/account`);
+      await page.waitForURL('**/login');
+      assertNoProblems(page);
     } finally {
       await page.close();
     }

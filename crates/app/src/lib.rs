@@ -6,6 +6,8 @@ pub mod carrier;
 pub mod health;
 pub mod installation;
 pub mod keys;
+pub mod login;
+pub mod mandates;
 pub mod phone_codes;
 pub mod registration;
 pub mod registry;
@@ -13,6 +15,7 @@ pub mod registry_db;
 pub mod secrets;
 pub mod security_log;
 pub mod sms;
+pub mod staff;
 pub mod transfer;
 
 use shengshi_domain::Clock;

@@ -15,6 +15,9 @@ pub const TOKEN_KEY: &str = "token-key";
 /// own database. A key of its own: those MACs are long-lived lookup keys of
 /// low-entropy numbers, and nothing else should be able to compute or join them.
 pub const REGISTRY_MAC_KEY: &str = "registry-mac-key";
+/// Seals staff members' TOTP secrets at rest (AES-256-GCM, the staff id bound
+/// as associated data). A key of its own, so that no token can be confused with one.
+pub const STAFF_TOTP_KEY: &str = "staff-totp-key";
 
 #[derive(Debug, thiserror::Error)]
 pub enum SecretsError {
@@ -35,6 +38,7 @@ pub struct PlatformSecrets {
     otp_mac_key: Zeroizing<Vec<u8>>,
     registry_mac_key: Zeroizing<Vec<u8>>,
     token_key: shengshi_envelope::TokenKey,
+    staff_totp_key: shengshi_envelope::TokenKey,
 }
 
 impl std::fmt::Debug for PlatformSecrets {
@@ -59,10 +63,14 @@ impl PlatformSecrets {
         let token_key = load_or_create_one(store, kek, clock, TOKEN_KEY).await?;
         let token_key = shengshi_envelope::TokenKey::new(&token_key)
             .ok_or_else(|| SecretsError::Malformed(TOKEN_KEY.to_owned()))?;
+        let staff_totp_key = load_or_create_one(store, kek, clock, STAFF_TOTP_KEY).await?;
+        let staff_totp_key = shengshi_envelope::TokenKey::new(&staff_totp_key)
+            .ok_or_else(|| SecretsError::Malformed(STAFF_TOTP_KEY.to_owned()))?;
         Ok(Self {
             otp_mac_key,
             registry_mac_key,
             token_key,
+            staff_totp_key,
         })
     }
 
@@ -74,6 +82,8 @@ impl PlatformSecrets {
             registry_mac_key: Zeroizing::new(otp_mac_key.iter().rev().copied().collect()),
             token_key: shengshi_envelope::TokenKey::new(&[42; 32])
                 .unwrap_or_else(|| unreachable!("32 bytes")),
+            staff_totp_key: shengshi_envelope::TokenKey::new(&[43; 32])
+                .unwrap_or_else(|| unreachable!("32 bytes")),
         }
     }
 
@@ -83,6 +93,10 @@ impl PlatformSecrets {
 
     pub fn token_key(&self) -> &shengshi_envelope::TokenKey {
         &self.token_key
+    }
+
+    pub fn staff_totp_key(&self) -> &shengshi_envelope::TokenKey {
+        &self.staff_totp_key
     }
 
     pub fn registry_mac_key(&self) -> &[u8] {

@@ -10,10 +10,11 @@
 //! they live minutes to a day, and an import into a new database starts them afresh.
 
 use serde::{Deserialize, Serialize};
+use shengshi_domain::mandate::{Mandate, MandateAction};
 use shengshi_domain::SecurityEvent;
 use shengshi_store::{
     Installation, Store, StoreError, StoredAccount, StoredDataKey, StoredPlatformSecret,
-    StoredRegistryRecord,
+    StoredRegistryRecord, StoredStaff,
 };
 use std::io::{BufRead, Write};
 
@@ -38,9 +39,15 @@ enum Record {
     DataKey(StoredDataKey),
     PlatformSecret(StoredPlatformSecret),
     Account(StoredAccount),
+    /// A mandate (亲友代办), revoked or not.
+    Mandate(Mandate),
+    /// One action taken under a mandate.
+    MandateAction(MandateAction),
     /// One person in the population registry (`"record":"registry_record"`).
     #[serde(rename = "registry_record")]
     Registry(StoredRegistryRecord),
+    /// A staff account (`"record":"staff"`): password hash and sealed TOTP secret as stored.
+    Staff(StoredStaff),
     End {
         records: u64,
     },
@@ -121,6 +128,27 @@ pub async fn export(
             records += 1;
         }
     }
+    // Mandates after the accounts they reference, then the actions under them.
+    let mut after = None;
+    loop {
+        let page = store.mandates(after, PAGE).await?;
+        let Some(last) = page.last() else { break };
+        after = Some(last.id());
+        for mandate in page {
+            write_line(out, &Record::Mandate(mandate))?;
+            records += 1;
+        }
+    }
+    let mut after = None;
+    loop {
+        let page = store.mandate_actions(after, PAGE).await?;
+        let Some(last) = page.last() else { break };
+        after = Some(last.id);
+        for action in page {
+            write_line(out, &Record::MandateAction(action))?;
+            records += 1;
+        }
+    }
     // Registry records after the data keys they reference.
     let mut after = None;
     loop {
@@ -129,6 +157,17 @@ pub async fn export(
         after = Some(last.id);
         for record in page {
             write_line(out, &Record::Registry(record))?;
+            records += 1;
+        }
+    }
+    // Staff accounts: their TOTP secrets are sealed with a platform secret, not a data key.
+    let mut after = None;
+    loop {
+        let page = store.staff_page(after, PAGE).await?;
+        let Some(last) = page.last() else { break };
+        after = Some(last.id);
+        for staff in page {
+            write_line(out, &Record::Staff(staff))?;
             records += 1;
         }
     }
@@ -189,7 +228,10 @@ pub async fn import(
     let mut keys = Vec::new();
     let mut secrets = Vec::new();
     let mut accounts = Vec::new();
+    let mut mandates = Vec::new();
+    let mut mandate_actions = Vec::new();
     let mut registry = Vec::new();
+    let mut staff = Vec::new();
     let mut records = 0u64;
     let mut line = 1u64;
     loop {
@@ -208,7 +250,10 @@ pub async fn import(
             Record::DataKey(k) => keys.push(k),
             Record::PlatformSecret(secret) => secrets.push(secret),
             Record::Account(account) => accounts.push(account),
+            Record::Mandate(m) => mandates.push(m),
+            Record::MandateAction(a) => mandate_actions.push(a),
             Record::Registry(r) => registry.push(r),
+            Record::Staff(member) => staff.push(member),
             Record::End { records: expected } => {
                 if expected != records {
                     return Err(bad(
@@ -235,6 +280,22 @@ pub async fn import(
             store.insert_accounts(&accounts).await?;
             accounts.clear();
         }
+        if mandates.len() >= PAGE as usize || mandate_actions.len() >= PAGE as usize {
+            // A mandate references accounts, an action its mandate: write
+            // whatever they may reference first.
+            store.insert_data_keys(&keys).await?;
+            keys.clear();
+            store.insert_accounts(&accounts).await?;
+            accounts.clear();
+            store.insert_mandates(&mandates).await?;
+            mandates.clear();
+            store.insert_mandate_actions(&mandate_actions).await?;
+            mandate_actions.clear();
+        }
+        if staff.len() >= PAGE as usize {
+            store.insert_staff_many(&staff).await?;
+            staff.clear();
+        }
         if registry.len() >= PAGE as usize {
             // A registry record references its data key: write pending keys first.
             store.insert_data_keys(&keys).await?;
@@ -253,7 +314,10 @@ pub async fn import(
     store.append_security_events(&events).await?;
     store.insert_data_keys(&keys).await?;
     store.insert_accounts(&accounts).await?;
+    store.insert_mandates(&mandates).await?;
+    store.insert_mandate_actions(&mandate_actions).await?;
     store.upsert_registry_records(&[], &registry).await?;
+    store.insert_staff_many(&staff).await?;
     for secret in &secrets {
         store.insert_platform_secret(secret).await?;
     }

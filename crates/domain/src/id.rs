@@ -75,6 +75,18 @@ define_id!(
     /// A resident's account. Never derived from an ID or phone number.
     AccountId
 );
+define_id!(
+    /// A mandate (亲友代办): one resident's authorisation of another to act for them.
+    MandateId
+);
+define_id!(
+    /// One action taken under a mandate.
+    MandateActionId
+);
+define_id!(
+    /// A staff member's account (a civil servant or an operator of the platform).
+    StaffId
+);
 
 #[cfg(test)]
 mod tests {

@@ -7,12 +7,14 @@ pub mod account;
 pub mod clock;
 pub mod id;
 pub mod identity;
+pub mod mandate;
 pub mod phone;
 pub mod security;
+pub mod staff;
 
 pub use account::AssuranceLevel;
 pub use clock::{CivilDate, Clock, FixedClock, SystemClock, Timestamp};
-pub use id::{AccountId, EventId, InstallationId, SubjectId};
+pub use id::{AccountId, EventId, InstallationId, MandateActionId, MandateId, StaffId, SubjectId};
 pub use identity::{
     DocumentKind, ForeignPermanentResidentIdCard, HkMacaoTaiwanRegion,
     HkMacaoTaiwanResidencePermit, IdNumberError, IdentityDocument, PersonName, PersonNameError,
@@ -20,3 +22,4 @@ pub use identity::{
 };
 pub use phone::{PhoneCode, PhoneNumber};
 pub use security::{Actor, SecurityEvent, SecurityEventKind};
+pub use staff::{Department, Role};

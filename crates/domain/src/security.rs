@@ -3,7 +3,7 @@
 //! Events are typed so that each kind carries exactly the details it needs and
 //! never a secret. The log is append-only (enforced by the stores as well).
 
-use crate::{AccountId, EventId, SubjectId, Timestamp};
+use crate::{AccountId, EventId, MandateId, StaffId, SubjectId, Timestamp};
 use serde::{Deserialize, Serialize};
 
 /// Who caused an event.
@@ -18,6 +18,8 @@ pub enum Actor {
     Subject { id: SubjectId },
     /// Someone not (yet) identified, such as a failed login.
     Anonymous,
+    /// A staff member acting through their own account.
+    Staff { id: StaffId },
 }
 
 /// What happened. Names are stable: they are stored and exported.
@@ -78,6 +80,41 @@ pub enum SecurityEventKind {
     Lockout {
         until: String,
     },
+    /// A resident gave another resident a mandate to act for them.
+    MandateGranted {
+        mandate: MandateId,
+        grantor: AccountId,
+        grantee: AccountId,
+    },
+    /// A resident revoked a mandate they had given.
+    MandateRevoked {
+        mandate: MandateId,
+        grantor: AccountId,
+    },
+    /// A staff account was created (by an administrator or at the command line).
+    StaffAdded {
+        staff: StaffId,
+        department: String,
+        role: String,
+    },
+    /// A staff account was disabled: it can no longer log in.
+    StaffDisabled {
+        staff: StaffId,
+    },
+    StaffLoginSucceeded {
+        staff: StaffId,
+    },
+    /// `staff` is `None` when the username is unknown (the name typed is not
+    /// logged: it may be a password typed in the wrong field).
+    StaffLoginFailed {
+        staff: Option<StaffId>,
+        reason: String,
+    },
+    /// Too many failures: logins are refused until `until` (RFC 3339).
+    StaffLockedOut {
+        staff: StaffId,
+        until: String,
+    },
 }
 
 impl SecurityEventKind {
@@ -98,6 +135,13 @@ impl SecurityEventKind {
             Self::LoginSucceeded { .. } => "login_succeeded",
             Self::LoginFailed { .. } => "login_failed",
             Self::Lockout { .. } => "lockout",
+            Self::MandateGranted { .. } => "mandate_granted",
+            Self::MandateRevoked { .. } => "mandate_revoked",
+            Self::StaffAdded { .. } => "staff_added",
+            Self::StaffDisabled { .. } => "staff_disabled",
+            Self::StaffLoginSucceeded { .. } => "staff_login_succeeded",
+            Self::StaffLoginFailed { .. } => "staff_login_failed",
+            Self::StaffLockedOut { .. } => "staff_locked_out",
         }
     }
 }

@@ -85,6 +85,35 @@ enum Command {
         #[command(subcommand)]
         command: RegistryCommand,
     },
+    /// Staff accounts (civil servants and platform operators).
+    Staff {
+        #[command(subcommand)]
+        command: StaffCommand,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum StaffCommand {
+    /// Create a staff account. The password is read from standard input (one
+    /// line), never from the command line; the TOTP provisioning URI is printed
+    /// once, for the staff member's authenticator app.
+    Add {
+        #[arg(long)]
+        username: String,
+        /// The name shown to colleagues.
+        #[arg(long)]
+        name: String,
+        /// public_security, civil_affairs, human_resources_social_security,
+        /// healthcare_security, traffic_police, exit_entry_administration,
+        /// labour_arbitration, housing_provident_fund, tax or platform_operations.
+        #[arg(long)]
+        department: shengshi_domain::Department,
+        /// clerk, reviewer, supervisor, auditor or administrator.
+        #[arg(long)]
+        role: shengshi_domain::Role,
+        #[command(flatten)]
+        db: DatabaseArgs,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -271,6 +300,19 @@ async fn run(cli: Cli) -> Result<()> {
             let config = load_config(&cli.config, &db, None, false)?;
             registry_import(&config, &file).await
         }
+        Command::Staff {
+            command:
+                StaffCommand::Add {
+                    username,
+                    name,
+                    department,
+                    role,
+                    db,
+                },
+        } => {
+            let config = load_config(&cli.config, &db, None, false)?;
+            staff_add(&config, username, name, department, role).await
+        }
         Command::Keys {
             command: KeysCommand::Init { kek_file },
         } => {
@@ -340,6 +382,60 @@ async fn registry_import(config: &Config, file: &std::path::Path) -> Result<()> 
         started.elapsed().as_secs_f64()
     );
     Ok(())
+}
+
+/// `shengshi staff add`: the password comes from standard input.
+async fn staff_add(
+    config: &Config,
+    username: String,
+    display_name: String,
+    department: shengshi_domain::Department,
+    role: shengshi_domain::Role,
+) -> Result<()> {
+    use secrecy::ExposeSecret;
+    use shengshi_app::staff::{NewStaff, StaffAccounts};
+    // Checked before opening anything, so a weak password costs nothing.
+    let password = read_password()?;
+    shengshi_app::staff::password::check_rules(password.expose_secret())
+        .map_err(|e| anyhow::anyhow!("weak password: {e}"))?;
+    let (services, _installation, secrets) =
+        shengshi::startup::open_installation(config, Arc::new(SystemClock)).await?;
+    let accounts = StaffAccounts::new(&services, Arc::new(secrets));
+    let result = accounts
+        .add_by_operator(NewStaff {
+            username,
+            display_name,
+            department,
+            role,
+            password,
+        })
+        .await;
+    services.store.close().await;
+    let enrolled = result?;
+    eprintln!(
+        "added {} ({}, {}); scan this URI into the staff member's authenticator app now, it is not shown again:",
+        enrolled.username,
+        department.display_en(),
+        role.display_en()
+    );
+    println!("{}", enrolled.provisioning_uri.expose_secret());
+    std::io::stdout().flush()?;
+    Ok(())
+}
+
+/// One line from standard input, without its line ending.
+fn read_password() -> Result<secrecy::SecretString> {
+    use std::io::BufRead;
+    let mut line = zeroize::Zeroizing::new(String::new());
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .context("cannot read the password from standard input")?;
+    let password = line.trim_end_matches(['\r', '\n']);
+    if password.is_empty() {
+        anyhow::bail!("no password on standard input; pipe it in, e.g. `shengshi staff add ... < password-file`");
+    }
+    Ok(secrecy::SecretString::from(password.to_owned()))
 }
 
 /// Completes on SIGINT (Ctrl-C) or SIGTERM. The handlers are installed when

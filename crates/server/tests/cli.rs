@@ -447,3 +447,51 @@ fn export_and_import_move_an_installation_between_backends() {
         "{extra:?}"
     );
 }
+
+#[test]
+fn staff_add_reads_the_password_from_stdin_and_refuses_weak_ones_and_duplicates() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    assert!(run_once(dir.path(), &[]).status.success());
+    let add = |username: &str, password: &str| -> Output {
+        let mut child = shengshi(dir.path())
+            .args([
+                "staff",
+                "add",
+                "--username",
+                username,
+                "--name",
+                "李伟",
+                "--department",
+                "civil_affairs",
+                "--role",
+                "clerk",
+            ])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut stdin = child.stdin.take().unwrap();
+        writeln!(stdin, "{password}").unwrap();
+        drop(stdin);
+        child.wait_with_output().unwrap()
+    };
+    let added = add("Li.Wei", "Correct-horse-42");
+    assert!(
+        added.status.success(),
+        "{}",
+        String::from_utf8_lossy(&added.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&added.stdout);
+    assert!(
+        stdout.starts_with("otpauth://totp/Shengshi:li.wei?secret="),
+        "{stdout}"
+    );
+    assert!(stdout.contains("&issuer=Shengshi"), "{stdout}");
+    assert!(!String::from_utf8_lossy(&added.stderr).contains("Correct-horse-42"));
+
+    assert_refused(&add("li.wei", "Correct-horse-42"), "already taken");
+    assert_refused(&add("zhang.min", "short1A"), "weak password");
+    assert_refused(&add("zhang.min", "onlylowercaseletters"), "weak password");
+}

@@ -18,7 +18,10 @@ use std::str::FromStr;
 use std::time::Duration;
 use uuid::Uuid;
 
+mod mandates;
 mod registry;
+mod sessions;
+mod staff;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
@@ -134,7 +137,7 @@ impl AdminStore for PostgresStore {
     async fn is_empty(&self) -> Result<bool, StoreError> {
         let rows: i64 = sqlx::query_scalar(
             "SELECT (SELECT count(*) FROM installation) + (SELECT count(*) FROM security_events) \
-             + (SELECT count(*) FROM data_keys) + (SELECT count(*) FROM platform_secrets) + (SELECT count(*) FROM accounts)",
+             + (SELECT count(*) FROM data_keys) + (SELECT count(*) FROM platform_secrets) + (SELECT count(*) FROM accounts) + (SELECT count(*) FROM staff)",
         )
         .fetch_one(&self.pool)
         .await
@@ -480,9 +483,13 @@ impl PhoneChallengeStore for PostgresStore {
                 return Err(ChallengeRefused::CapReached(cap.scope)); // the transaction rolls back on drop
             }
         }
-        let recent = sqlx::query("SELECT 1 AS one FROM phone_challenges WHERE phone_mac = $1 AND created_at > $2 LIMIT 1")
-            .bind(&c.phone_mac)
-            .bind(not_since.unix_millis())
+        // Per purpose: registering and then logging in at once must not wait.
+        let recent = sqlx::query(
+            "SELECT 1 AS one FROM phone_challenges WHERE phone_mac = $1 AND purpose = $2 AND created_at > $3 LIMIT 1",
+        )
+        .bind(&c.phone_mac)
+        .bind(&c.purpose)
+        .bind(not_since.unix_millis())
             .fetch_optional(&mut *tx)
             .await
             .map_err(db)?;

@@ -8,10 +8,16 @@ use shengshi_domain::{InstallationId, SecurityEvent, SubjectId, Timestamp};
 
 mod accounts;
 mod error;
+mod mandates;
 mod registry;
+mod sessions;
+mod staff;
 pub use accounts::{AccountStore, StoredAccount};
 pub use error::StoreError;
+pub use mandates::{ActionRefused, MandateStore, Revocation};
 pub use registry::{RegistryCount, RegistryStore, StoredRegistryRecord};
+pub use sessions::{SessionStore, StoredSession};
+pub use staff::{StaffFailure, StaffStore, StoredStaff};
 
 /// Which database a store talks to; picked once, at start-up, from the URL.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -223,7 +229,8 @@ pub enum ChallengeRefused {
 #[async_trait]
 pub trait PhoneChallengeStore: Send + Sync {
     /// In one transaction: counts the send against every cap (refusing when one
-    /// is reached), refuses if the same number got a code after `not_since`,
+    /// is reached), refuses if the same number got a code for the same purpose
+    /// after `not_since`,
     /// and stores the challenge. A refusal changes nothing.
     async fn create_phone_challenge(
         &self,
@@ -259,6 +266,9 @@ pub trait Store:
     + PhoneChallengeStore
     + AccountStore
     + RegistryStore
+    + MandateStore
+    + StaffStore
+    + SessionStore
 {
 }
 impl<T> Store for T where
@@ -270,6 +280,9 @@ impl<T> Store for T where
         + PhoneChallengeStore
         + AccountStore
         + RegistryStore
+        + MandateStore
+        + StaffStore
+        + SessionStore
 {
 }
 

@@ -76,6 +76,26 @@ async fn populate(
         .create_account(&account, &stored_key)
         .await
         .unwrap();
+    // A staff member, locked out mid-way, with a used TOTP step.
+    services
+        .store
+        .insert_staff(&shengshi_store::StoredStaff {
+            id: shengshi_domain::StaffId::new(),
+            username: "li.wei".into(),
+            display_name: "李伟".into(),
+            department: "civil_affairs".into(),
+            role: "supervisor".into(),
+            password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHRzYWx0$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaGhhc2g".into(),
+            sealed_totp_secret: vec![7; 48],
+            disabled: false,
+            failed_logins: 2,
+            first_failed_at: Some(now),
+            locked_until: Some(now),
+            last_totp_step: Some(59_000_000),
+            created_at: now,
+        })
+        .await
+        .unwrap();
     log.record(
         Actor::Anonymous,
         SecurityEventKind::LoginFailed {
@@ -115,6 +135,10 @@ async fn an_installation_moves_from_sqlite_to_postgres_and_back_unchanged() {
         .next()
         .unwrap()
         .contains(r#""backend":"sqlite""#));
+    assert!(
+        original.contains(r#"{"record":"staff","#),
+        "staff are exported"
+    );
 
     let target = pg.store().await;
     let report = import(target.as_ref(), &mut original.as_bytes())

@@ -1,6 +1,8 @@
 //! Server-rendered pages. Templates are compiled in (askama); every page works
 //! without JavaScript and carries no inline script or style.
 
+mod forms;
+mod login;
 mod register;
 
 use askama::Template;
@@ -8,7 +10,7 @@ use axum::extract::State;
 use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, SET_COOKIE};
 use axum::http::HeaderValue;
 use axum::response::{Html, IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::Router;
 use shengshi_i18n::Lang;
 
@@ -37,6 +39,14 @@ pub fn routes() -> Router<AppState> {
             get(register::identity_form).post(register::identity_submit),
         )
         .route("/register/done", get(register::done))
+        .route("/login", get(login::phone_form).post(login::phone_submit))
+        .route(
+            "/login/code",
+            get(login::code_form).post(login::code_submit),
+        )
+        .route("/account", get(login::account))
+        .route("/logout", post(login::logout))
+        .route("/logout/everywhere", post(login::logout_everywhere))
 }
 
 #[derive(Template)]

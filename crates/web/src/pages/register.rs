@@ -5,8 +5,7 @@
 
 use askama::Template;
 use axum::extract::{ConnectInfo, State};
-use axum::http::header::{HeaderValue, LOCATION, SET_COOKIE};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use axum::Form;
 use serde::Deserialize;
@@ -17,64 +16,18 @@ use shengshi_domain::{PersonName, PhoneCode, PhoneNumber, ResidentIdNumber};
 use shengshi_i18n::{t, t_args, Lang};
 use std::net::SocketAddr;
 
-use super::{other, render};
+use super::forms::{
+    clear_pending_phone, flow_cookie, page_helpers, pending_phone, pending_phone_cookie, refused,
+    respond, see_other, CodePage, PageError, PhonePage,
+};
+use super::other;
 use crate::csrf;
 use crate::lang::{cookie, RequestLang};
 use crate::middleware::RequestId;
-use crate::problem::{Problem, ProblemKind};
+use crate::problem::Problem;
 use crate::AppState;
 
-const PENDING_COOKIE: &str = "reg_pending";
 const PROOF_COOKIE: &str = "reg_proof";
-const PENDING_PURPOSE: &[u8] = b"registration.pending-phone.v1";
-
-/// One error shown in the summary and beside its field.
-pub struct PageError {
-    pub field: &'static str,
-    pub message: String,
-}
-
-macro_rules! page_helpers {
-    ($ty:ty) => {
-        impl $ty {
-            fn t(&self, key: &str) -> &'static str {
-                t(self.lang, key)
-            }
-
-            #[allow(dead_code)] // used by the templates that have fields
-            fn error_for(&self, field: &str) -> Option<&str> {
-                self.errors
-                    .iter()
-                    .find(|e| e.field == field)
-                    .map(|e| e.message.as_str())
-            }
-        }
-    };
-}
-
-#[derive(Template)]
-#[template(path = "register_phone.html")]
-struct PhonePage {
-    lang: Lang,
-    other_lang: Lang,
-    demo: bool,
-    csrf: String,
-    errors: Vec<PageError>,
-    phone: String,
-}
-page_helpers!(PhonePage);
-
-#[derive(Template)]
-#[template(path = "register_code.html")]
-struct CodePage {
-    lang: Lang,
-    other_lang: Lang,
-    demo: bool,
-    csrf: String,
-    errors: Vec<PageError>,
-    masked_phone: String,
-}
-page_helpers!(CodePage);
 
 #[derive(Template)]
 #[template(path = "register_identity.html")]
@@ -99,38 +52,6 @@ struct DonePage {
 }
 page_helpers!(DonePage);
 
-fn see_other(location: &str, cookies: &[String]) -> Response {
-    let mut response = StatusCode::SEE_OTHER.into_response();
-    if let Ok(value) = HeaderValue::from_str(location) {
-        response.headers_mut().insert(LOCATION, value);
-    }
-    for c in cookies {
-        if let Ok(value) = HeaderValue::from_str(c) {
-            response.headers_mut().append(SET_COOKIE, value);
-        }
-    }
-    response
-}
-
-fn flow_cookie(name: &str, value: &str, max_age_seconds: i64) -> String {
-    format!("{name}={value}; Path=/register; Max-Age={max_age_seconds}; HttpOnly; SameSite=Strict")
-}
-
-/// Renders a step. A page that shows errors is still a 200: the form is the
-/// answer, and browsers log any 4xx page as a console error.
-fn respond(
-    page: impl Template,
-    lang: RequestLang,
-    request_id: &RequestId,
-    csrf_cookie: Option<HeaderValue>,
-) -> Response {
-    csrf::attach(render(page, lang, request_id), csrf_cookie)
-}
-
-fn refused(lang: Lang) -> Response {
-    Problem::new(ProblemKind::CrossSite, lang, &[]).into_response()
-}
-
 pub async fn phone_form(
     State(state): State<AppState>,
     lang: RequestLang,
@@ -139,6 +60,7 @@ pub async fn phone_form(
 ) -> Response {
     let (token, set) = csrf::form_token(&headers);
     let page = PhonePage {
+        flow: "register",
         lang: lang.lang,
         other_lang: other(lang.lang),
         demo: state.info.demo,
@@ -171,6 +93,7 @@ pub async fn phone_submit(
     let l = lang.lang;
     let show = |message: String| {
         let page = PhonePage {
+            flow: "register",
             lang: l,
             other_lang: other(l),
             demo: state.info.demo,
@@ -200,18 +123,10 @@ pub async fn phone_submit(
         .await
     {
         // A code sent less than a minute ago still works: carry on to the code page.
-        Ok(_) | Err(SendCodeError::TooSoon) => {
-            use base64::Engine;
-            let sealed = identity
-                .secrets
-                .token_key()
-                .seal(phone.as_str().as_bytes(), PENDING_PURPOSE);
-            let value = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sealed);
-            see_other(
-                "/register/code",
-                &[flow_cookie(PENDING_COOKIE, &value, 600)],
-            )
-        }
+        Ok(_) | Err(SendCodeError::TooSoon) => see_other(
+            "/register/code",
+            &[pending_phone_cookie(&state, "register", &phone)],
+        ),
         Err(SendCodeError::CapReached(_)) => {
             show(t(l, "problem.code_cap_reached.detail").to_owned())
         }
@@ -224,31 +139,18 @@ pub async fn phone_submit(
     }
 }
 
-fn pending_phone(state: &AppState, headers: &HeaderMap) -> Option<PhoneNumber> {
-    use base64::Engine;
-    let value = cookie(headers, PENDING_COOKIE)?;
-    let sealed = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(value)
-        .ok()?;
-    let plain = state
-        .identity
-        .secrets
-        .token_key()
-        .open(&sealed, PENDING_PURPOSE)?;
-    PhoneNumber::parse(std::str::from_utf8(&plain).ok()?).ok()
-}
-
 pub async fn code_form(
     State(state): State<AppState>,
     lang: RequestLang,
     request_id: RequestId,
     headers: HeaderMap,
 ) -> Response {
-    let Some(phone) = pending_phone(&state, &headers) else {
+    let Some(phone) = pending_phone(&state, "register", &headers) else {
         return see_other("/register", &[]);
     };
     let (token, set) = csrf::form_token(&headers);
     let page = CodePage {
+        flow: "register",
         lang: lang.lang,
         other_lang: other(lang.lang),
         demo: state.info.demo,
@@ -277,12 +179,13 @@ pub async fn code_submit(
     if !csrf::form_token_matches(&headers, &form.csrf) {
         return refused(lang.lang);
     }
-    let Some(phone) = pending_phone(&state, &headers) else {
+    let Some(phone) = pending_phone(&state, "register", &headers) else {
         return see_other("/register", &[]);
     };
     let l = lang.lang;
     let show = |message: String| {
         let page = CodePage {
+            flow: "register",
             lang: l,
             other_lang: other(l),
             demo: state.info.demo,
@@ -306,8 +209,8 @@ pub async fn code_submit(
             see_other(
                 "/register/identity",
                 &[
-                    flow_cookie(PROOF_COOKIE, &token, ttl),
-                    flow_cookie(PENDING_COOKIE, "", 0),
+                    flow_cookie("register", PROOF_COOKIE, &token, ttl),
+                    clear_pending_phone("register"),
                 ],
             )
         }
@@ -422,9 +325,12 @@ pub async fn identity_submit(
     )
     .await
     {
-        Ok(_) => see_other("/register/done", &[flow_cookie(PROOF_COOKIE, "", 0)]),
+        Ok(_) => see_other(
+            "/register/done",
+            &[flow_cookie("register", PROOF_COOKIE, "", 0)],
+        ),
         Err(RegistrationError::PhoneProofExpired) => {
-            see_other("/register", &[flow_cookie(PROOF_COOKIE, "", 0)])
+            see_other("/register", &[flow_cookie("register", PROOF_COOKIE, "", 0)])
         }
         Err(RegistrationError::Internal(e)) => {
             Problem::internal(l, &request_id.0, &e).into_response()

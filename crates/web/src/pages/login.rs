@@ -1,0 +1,336 @@
+//! SMS-code login, the account page, and logging out (here or everywhere).
+
+use askama::Template;
+use axum::extract::{ConnectInfo, State};
+use axum::http::header::{HeaderValue, SET_COOKIE};
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
+use axum::Form;
+use serde::Deserialize;
+use shengshi_app::login::{self, Authenticated, LoginError, SessionToken};
+use shengshi_app::phone_codes::{CodeSender, SendCodeError, VerifyCodeError};
+use shengshi_domain::phone::CodePurpose;
+use shengshi_domain::{AssuranceLevel, PersonName, PhoneCode, PhoneNumber, ResidentIdNumber};
+use shengshi_i18n::{t, t_args, Lang};
+use std::net::SocketAddr;
+
+use super::forms::{
+    clear_pending_phone, page_helpers, pending_phone, pending_phone_cookie, refused, respond,
+    see_other, CodePage, PageError, PhonePage,
+};
+use super::other;
+use crate::csrf;
+use crate::lang::{cookie, RequestLang};
+use crate::middleware::RequestId;
+use crate::problem::Problem;
+use crate::AppState;
+
+const SESSION_COOKIE: &str = "sid";
+
+fn session_cookie(state: &AppState, value: &str, max_age: i64) -> String {
+    // Secure whenever the public origin is https (never on http://localhost).
+    let secure = if state.info.public_origin.starts_with("https://") {
+        "; Secure"
+    } else {
+        ""
+    };
+    format!("{SESSION_COOKIE}={value}; Path=/; Max-Age={max_age}; HttpOnly; SameSite=Lax{secure}")
+}
+
+/// The signed-in resident, if the request carries a live session.
+pub async fn current(state: &AppState, headers: &HeaderMap) -> Option<Authenticated> {
+    let token = SessionToken::from_cookie(&cookie(headers, SESSION_COOKIE)?);
+    login::authenticate(&state.services, &token).await.ok()
+}
+
+#[derive(Deserialize)]
+pub struct PhoneForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    phone: String,
+}
+
+#[derive(Deserialize)]
+pub struct CodeForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    code: String,
+}
+
+pub async fn phone_form(
+    State(state): State<AppState>,
+    lang: RequestLang,
+    request_id: RequestId,
+    headers: HeaderMap,
+) -> Response {
+    let (token, set) = csrf::form_token(&headers);
+    let page = PhonePage {
+        flow: "login",
+        lang: lang.lang,
+        other_lang: other(lang.lang),
+        demo: state.info.demo,
+        csrf: token,
+        errors: Vec::new(),
+        phone: String::new(),
+    };
+    respond(page, lang, &request_id, set)
+}
+
+pub async fn phone_submit(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    lang: RequestLang,
+    request_id: RequestId,
+    headers: HeaderMap,
+    Form(form): Form<PhoneForm>,
+) -> Response {
+    if !csrf::form_token_matches(&headers, &form.csrf) {
+        return refused(lang.lang);
+    }
+    let l = lang.lang;
+    let show = |message: String| {
+        let page = PhonePage {
+            flow: "login",
+            lang: l,
+            other_lang: other(l),
+            demo: state.info.demo,
+            csrf: form.csrf.clone(),
+            errors: vec![PageError {
+                field: "phone",
+                message,
+            }],
+            phone: form.phone.clone(),
+        };
+        respond(page, lang, &request_id, None)
+    };
+    let phone = match PhoneNumber::parse(&form.phone) {
+        Ok(phone) => phone,
+        Err(e) => return show(t(l, &format!("field.{}", e.code())).to_owned()),
+    };
+    let identity = &state.identity;
+    let sender = CodeSender {
+        store: state.services.store.as_ref(),
+        clock: state.services.clock.as_ref(),
+        secrets: &identity.secrets,
+        gateway: identity.sms.as_ref(),
+        limits: identity.limits,
+    };
+    // A code goes out whether or not the number has an account (enumeration safety).
+    match sender.send(&phone, CodePurpose::Login, peer.ip(), l).await {
+        Ok(_) | Err(SendCodeError::TooSoon) => see_other(
+            "/login/code",
+            &[pending_phone_cookie(&state, "login", &phone)],
+        ),
+        Err(SendCodeError::CapReached(_)) => {
+            show(t(l, "problem.code_cap_reached.detail").to_owned())
+        }
+        Err(SendCodeError::Gateway(_)) => show(t_args(
+            l,
+            "problem.dependency_unavailable.detail",
+            &[("system", t(l, "system.sms"))],
+        )),
+        Err(SendCodeError::Store(e)) => Problem::internal(l, &request_id.0, &e).into_response(),
+    }
+}
+
+pub async fn code_form(
+    State(state): State<AppState>,
+    lang: RequestLang,
+    request_id: RequestId,
+    headers: HeaderMap,
+) -> Response {
+    let Some(phone) = pending_phone(&state, "login", &headers) else {
+        return see_other("/login", &[]);
+    };
+    let (token, set) = csrf::form_token(&headers);
+    let page = CodePage {
+        flow: "login",
+        lang: lang.lang,
+        other_lang: other(lang.lang),
+        demo: state.info.demo,
+        csrf: token,
+        errors: Vec::new(),
+        masked_phone: phone.masked(),
+    };
+    respond(page, lang, &request_id, set)
+}
+
+pub async fn code_submit(
+    State(state): State<AppState>,
+    lang: RequestLang,
+    request_id: RequestId,
+    headers: HeaderMap,
+    Form(form): Form<CodeForm>,
+) -> Response {
+    if !csrf::form_token_matches(&headers, &form.csrf) {
+        return refused(lang.lang);
+    }
+    let Some(phone) = pending_phone(&state, "login", &headers) else {
+        return see_other("/login", &[]);
+    };
+    let l = lang.lang;
+    let show = |message: String| {
+        let page = CodePage {
+            flow: "login",
+            lang: l,
+            other_lang: other(l),
+            demo: state.info.demo,
+            csrf: form.csrf.clone(),
+            errors: vec![PageError {
+                field: "code",
+                message,
+            }],
+            masked_phone: phone.masked(),
+        };
+        respond(page, lang, &request_id, None)
+    };
+    let Some(code) = PhoneCode::parse(&form.code) else {
+        return show(t(l, "field.code_format").to_owned());
+    };
+    match login::login_with_code(&state.services, &state.identity.secrets, &phone, &code).await {
+        Ok((token, _)) => {
+            let max_age = login::ABSOLUTE_TIMEOUT.whole_seconds();
+            see_other(
+                "/account",
+                &[
+                    session_cookie(&state, token.as_str(), max_age),
+                    clear_pending_phone("login"),
+                ],
+            )
+        }
+        Err(LoginError::NoAccount) => show(t(l, "login.no_account").to_owned()),
+        Err(LoginError::Code(VerifyCodeError::Wrong { remaining })) => show(t_args(
+            l,
+            "problem.code_wrong.detail",
+            &[("remaining", &remaining.to_string())],
+        )),
+        Err(LoginError::Code(VerifyCodeError::NoCode)) => {
+            show(t(l, "problem.no_code.detail").to_owned())
+        }
+        Err(LoginError::Code(VerifyCodeError::Dead(_))) => {
+            show(t(l, "problem.code_dead.detail").to_owned())
+        }
+        Err(LoginError::Code(VerifyCodeError::Store(e)) | LoginError::Internal(e)) => {
+            Problem::internal(l, &request_id.0, &e).into_response()
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "account.html")]
+struct AccountPage {
+    lang: Lang,
+    other_lang: Lang,
+    demo: bool,
+    errors: Vec<PageError>,
+    csrf: String,
+    name: String,
+    id_number: String,
+    phone: String,
+    level: String,
+    level_text: &'static str,
+}
+page_helpers!(AccountPage);
+
+pub async fn account(
+    State(state): State<AppState>,
+    lang: RequestLang,
+    request_id: RequestId,
+    headers: HeaderMap,
+) -> Response {
+    let Some(session) = current(&state, &headers).await else {
+        return see_other("/login", &[]);
+    };
+    let l = lang.lang;
+    // Shown masked: enough for the resident to recognise, little for a shoulder-surfer.
+    let profile =
+        match shengshi_app::registration::open_profile(&state.services, &session.account).await {
+            Ok(profile) => profile,
+            Err(e) => return Problem::internal(l, &request_id.0, &e).into_response(),
+        };
+    let today = state.services.clock.today();
+    let masked =
+        |text: &str, f: fn(&str) -> Option<String>| f(text).unwrap_or_else(|| "—".to_owned());
+    let level = AssuranceLevel::from_number(session.account.assurance_level)
+        .unwrap_or(AssuranceLevel::PhoneVerified);
+    let (token, set) = csrf::form_token(&headers);
+    let page = AccountPage {
+        lang: l,
+        other_lang: other(l),
+        demo: state.info.demo,
+        errors: Vec::new(),
+        csrf: token,
+        name: masked(&profile.name, |n| {
+            PersonName::parse(n).ok().map(|n| n.masked())
+        }),
+        id_number: ResidentIdNumber::parse(&profile.id_number, today)
+            .map(|i| i.masked())
+            .unwrap_or_else(|_| "—".into()),
+        phone: masked(&profile.phone, |p| {
+            PhoneNumber::parse(p).ok().map(|p| p.masked())
+        }),
+        level: format!("L{}", level.number()),
+        level_text: t(l, &format!("account.level_{}", level.number())),
+    };
+    let mut response = respond(page, lang, &request_id, set);
+    response.headers_mut().insert(
+        axum::http::header::CACHE_CONTROL,
+        HeaderValue::from_static("no-store"),
+    );
+    response
+}
+
+#[derive(Deserialize)]
+pub struct LogoutForm {
+    #[serde(default)]
+    csrf: String,
+}
+
+async fn end_sessions(
+    state: AppState,
+    lang: RequestLang,
+    headers: HeaderMap,
+    form: LogoutForm,
+    everywhere: bool,
+) -> Response {
+    if !csrf::form_token_matches(&headers, &form.csrf) {
+        return refused(lang.lang);
+    }
+    if let Some(session) = current(&state, &headers).await {
+        let result = if everywhere {
+            login::logout_everywhere(&state.services, &session)
+                .await
+                .map(|_| ())
+        } else {
+            login::logout(&state.services, &session).await
+        };
+        if let Err(e) = result {
+            return Problem::internal(lang.lang, "-", &e).into_response();
+        }
+    }
+    let mut response = see_other("/", &[]);
+    if let Ok(value) = HeaderValue::from_str(&session_cookie(&state, "", 0)) {
+        response.headers_mut().append(SET_COOKIE, value);
+    }
+    response
+}
+
+pub async fn logout(
+    State(state): State<AppState>,
+    lang: RequestLang,
+    headers: HeaderMap,
+    Form(form): Form<LogoutForm>,
+) -> Response {
+    end_sessions(state, lang, headers, form, false).await
+}
+
+pub async fn logout_everywhere(
+    State(state): State<AppState>,
+    lang: RequestLang,
+    headers: HeaderMap,
+    Form(form): Form<LogoutForm>,
+) -> Response {
+    end_sessions(state, lang, headers, form, true).await
+}
