@@ -48,7 +48,7 @@ fn name(text: &str) -> PersonName {
     PersonName::parse(text).unwrap()
 }
 
-#[allow(clippy::too_many_arguments)]
+#[allow(clippy::too_many_arguments)] // a test fixture that names every registry field at the call site
 fn record(
     number: &str,
     full_name: &str,

@@ -5,8 +5,11 @@ use askama::Template;
 use axum::http::header::{HeaderValue, LOCATION, SET_COOKIE};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
+use shengshi_app::phone_codes::{CodeSender, SendCodeError, VerifyCodeError};
+use shengshi_domain::phone::CodePurpose;
 use shengshi_domain::PhoneNumber;
-use shengshi_i18n::{t, Lang};
+use shengshi_i18n::{t, t_args, Lang};
+use std::net::IpAddr;
 
 use super::render;
 use crate::csrf;
@@ -153,6 +156,172 @@ const PENDING_COOKIE: &str = "pending_phone";
 
 fn pending_purpose(flow: &str) -> Vec<u8> {
     format!("{flow}.pending-phone.v1").into_bytes()
+}
+
+#[derive(serde::Deserialize)]
+pub struct CodeForm {
+    #[serde(default)]
+    pub csrf: String,
+    #[serde(default)]
+    pub code: String,
+}
+
+#[derive(serde::Deserialize)]
+pub struct PhoneForm {
+    #[serde(default)]
+    pub csrf: String,
+    #[serde(default)]
+    pub phone: String,
+}
+
+fn phone_page(
+    state: &AppState,
+    flow: &'static str,
+    lang: Lang,
+    csrf: String,
+    errors: Vec<PageError>,
+    phone: String,
+) -> PhonePage {
+    PhonePage {
+        flow,
+        lang,
+        other_lang: super::other(lang),
+        demo: state.info.demo,
+        csrf,
+        errors,
+        phone,
+    }
+}
+
+/// A flow's first step: the empty phone form.
+pub fn phone_step(
+    state: &AppState,
+    flow: &'static str,
+    lang: RequestLang,
+    request_id: &RequestId,
+    headers: &HeaderMap,
+) -> Response {
+    let (token, set) = csrf::form_token(headers);
+    respond(
+        phone_page(state, flow, lang.lang, token, Vec::new(), String::new()),
+        lang,
+        request_id,
+        set,
+    )
+}
+
+/// Sends the flow's code and moves on to its code step. A code sent less than a
+/// minute ago still works, so "too soon" moves on as well.
+pub async fn submit_phone_step(
+    state: &AppState,
+    flow: &'static str,
+    peer: IpAddr,
+    lang: RequestLang,
+    request_id: &RequestId,
+    headers: &HeaderMap,
+    form: PhoneForm,
+) -> Response {
+    if !csrf::form_token_matches(headers, &form.csrf) {
+        return refused(lang.lang);
+    }
+    let l = lang.lang;
+    let show = |message: String| {
+        let errors = vec![PageError {
+            field: "phone",
+            message,
+        }];
+        respond(
+            phone_page(
+                state,
+                flow,
+                l,
+                form.csrf.clone(),
+                errors,
+                form.phone.clone(),
+            ),
+            lang,
+            request_id,
+            None,
+        )
+    };
+    let phone = match PhoneNumber::parse(&form.phone) {
+        Ok(phone) => phone,
+        Err(e) => return show(t(l, &format!("field.{}", e.code())).to_owned()),
+    };
+    let identity = &state.identity;
+    let sender = CodeSender {
+        store: state.services.store.as_ref(),
+        clock: state.services.clock.as_ref(),
+        secrets: &identity.secrets,
+        gateway: identity.sms.as_ref(),
+        limits: identity.limits,
+    };
+    match sender.send(&phone, purpose_of(flow), peer, l).await {
+        Ok(_) | Err(SendCodeError::TooSoon) => see_other(
+            &format!("/{flow}/code"),
+            &[pending_phone_cookie(state, flow, &phone)],
+        ),
+        Err(SendCodeError::CapReached(_)) => {
+            show(t(l, "problem.code_cap_reached.detail").to_owned())
+        }
+        Err(SendCodeError::Gateway(_)) => show(t_args(
+            l,
+            "problem.dependency_unavailable.detail",
+            &[("system", t(l, "system.sms"))],
+        )),
+        Err(SendCodeError::Store(e)) => Problem::internal(l, &request_id.0, &e).into_response(),
+    }
+}
+
+/// Each flow's codes work for that flow only.
+fn purpose_of(flow: &str) -> CodePurpose {
+    match flow {
+        "login" => CodePurpose::Login,
+        _ => CodePurpose::Register,
+    }
+}
+
+/// A flow's code step, with an error when there is one.
+pub fn code_step(
+    state: &AppState,
+    flow: &'static str,
+    lang: RequestLang,
+    request_id: &RequestId,
+    csrf: (String, Option<HeaderValue>),
+    phone: &PhoneNumber,
+    error: Option<String>,
+) -> Response {
+    let errors = error
+        .map(|message| PageError {
+            field: "code",
+            message,
+        })
+        .into_iter()
+        .collect();
+    let page = CodePage {
+        flow,
+        lang: lang.lang,
+        other_lang: super::other(lang.lang),
+        demo: state.info.demo,
+        csrf: csrf.0,
+        errors,
+        masked_phone: phone.masked(),
+    };
+    respond(page, lang, request_id, csrf.1)
+}
+
+/// The message for a code that did not verify.
+pub fn code_error(l: Lang, e: &VerifyCodeError) -> Option<String> {
+    match e {
+        VerifyCodeError::Wrong { remaining } => Some(t_args(
+            l,
+            "problem.code_wrong.detail",
+            &[("remaining", &remaining.to_string())],
+        )),
+        VerifyCodeError::NoCode => Some(t(l, "problem.no_code.detail").to_owned()),
+        VerifyCodeError::Dead(_) => Some(t(l, "problem.code_dead.detail").to_owned()),
+        VerifyCodeError::Store(_) => None,
+    }
 }
 
 pub(crate) use page_helpers;

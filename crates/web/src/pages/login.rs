@@ -8,15 +8,13 @@ use axum::response::{IntoResponse, Response};
 use axum::Form;
 use serde::Deserialize;
 use shengshi_app::login::{self, Authenticated, LoginError, SessionToken};
-use shengshi_app::phone_codes::{CodeSender, SendCodeError, VerifyCodeError};
-use shengshi_domain::phone::CodePurpose;
 use shengshi_domain::{AssuranceLevel, PersonName, PhoneCode, PhoneNumber, ResidentIdNumber};
-use shengshi_i18n::{t, t_args, Lang};
+use shengshi_i18n::{t, Lang};
 use std::net::SocketAddr;
 
 use super::forms::{
-    clear_pending_phone, page_helpers, pending_phone, pending_phone_cookie, refused, respond,
-    see_other, CodePage, PageError, PhonePage,
+    clear_pending_phone, code_error, code_step, page_helpers, pending_phone, phone_step, refused,
+    respond, see_other, submit_phone_step, CodeForm, PageError, PhoneForm,
 };
 use super::other;
 use crate::csrf;
@@ -43,39 +41,13 @@ pub async fn current(state: &AppState, headers: &HeaderMap) -> Option<Authentica
     login::authenticate(&state.services, &token).await.ok()
 }
 
-#[derive(Deserialize)]
-pub struct PhoneForm {
-    #[serde(default)]
-    csrf: String,
-    #[serde(default)]
-    phone: String,
-}
-
-#[derive(Deserialize)]
-pub struct CodeForm {
-    #[serde(default)]
-    csrf: String,
-    #[serde(default)]
-    code: String,
-}
-
 pub async fn phone_form(
     State(state): State<AppState>,
     lang: RequestLang,
     request_id: RequestId,
     headers: HeaderMap,
 ) -> Response {
-    let (token, set) = csrf::form_token(&headers);
-    let page = PhonePage {
-        flow: "login",
-        lang: lang.lang,
-        other_lang: other(lang.lang),
-        demo: state.info.demo,
-        csrf: token,
-        errors: Vec::new(),
-        phone: String::new(),
-    };
-    respond(page, lang, &request_id, set)
+    phone_step(&state, "login", lang, &request_id, &headers)
 }
 
 pub async fn phone_submit(
@@ -86,53 +58,16 @@ pub async fn phone_submit(
     headers: HeaderMap,
     Form(form): Form<PhoneForm>,
 ) -> Response {
-    if !csrf::form_token_matches(&headers, &form.csrf) {
-        return refused(lang.lang);
-    }
-    let l = lang.lang;
-    let show = |message: String| {
-        let page = PhonePage {
-            flow: "login",
-            lang: l,
-            other_lang: other(l),
-            demo: state.info.demo,
-            csrf: form.csrf.clone(),
-            errors: vec![PageError {
-                field: "phone",
-                message,
-            }],
-            phone: form.phone.clone(),
-        };
-        respond(page, lang, &request_id, None)
-    };
-    let phone = match PhoneNumber::parse(&form.phone) {
-        Ok(phone) => phone,
-        Err(e) => return show(t(l, &format!("field.{}", e.code())).to_owned()),
-    };
-    let identity = &state.identity;
-    let sender = CodeSender {
-        store: state.services.store.as_ref(),
-        clock: state.services.clock.as_ref(),
-        secrets: &identity.secrets,
-        gateway: identity.sms.as_ref(),
-        limits: identity.limits,
-    };
-    // A code goes out whether or not the number has an account (enumeration safety).
-    match sender.send(&phone, CodePurpose::Login, peer.ip(), l).await {
-        Ok(_) | Err(SendCodeError::TooSoon) => see_other(
-            "/login/code",
-            &[pending_phone_cookie(&state, "login", &phone)],
-        ),
-        Err(SendCodeError::CapReached(_)) => {
-            show(t(l, "problem.code_cap_reached.detail").to_owned())
-        }
-        Err(SendCodeError::Gateway(_)) => show(t_args(
-            l,
-            "problem.dependency_unavailable.detail",
-            &[("system", t(l, "system.sms"))],
-        )),
-        Err(SendCodeError::Store(e)) => Problem::internal(l, &request_id.0, &e).into_response(),
-    }
+    submit_phone_step(
+        &state,
+        "login",
+        peer.ip(),
+        lang,
+        &request_id,
+        &headers,
+        form,
+    )
+    .await
 }
 
 pub async fn code_form(
@@ -144,17 +79,15 @@ pub async fn code_form(
     let Some(phone) = pending_phone(&state, "login", &headers) else {
         return see_other("/login", &[]);
     };
-    let (token, set) = csrf::form_token(&headers);
-    let page = CodePage {
-        flow: "login",
-        lang: lang.lang,
-        other_lang: other(lang.lang),
-        demo: state.info.demo,
-        csrf: token,
-        errors: Vec::new(),
-        masked_phone: phone.masked(),
-    };
-    respond(page, lang, &request_id, set)
+    code_step(
+        &state,
+        "login",
+        lang,
+        &request_id,
+        csrf::form_token(&headers),
+        &phone,
+        None,
+    )
 }
 
 pub async fn code_submit(
@@ -172,19 +105,16 @@ pub async fn code_submit(
     };
     let l = lang.lang;
     let show = |message: String| {
-        let page = CodePage {
-            flow: "login",
-            lang: l,
-            other_lang: other(l),
-            demo: state.info.demo,
-            csrf: form.csrf.clone(),
-            errors: vec![PageError {
-                field: "code",
-                message,
-            }],
-            masked_phone: phone.masked(),
-        };
-        respond(page, lang, &request_id, None)
+        let csrf = (form.csrf.clone(), None);
+        code_step(
+            &state,
+            "login",
+            lang,
+            &request_id,
+            csrf,
+            &phone,
+            Some(message),
+        )
     };
     let Some(code) = PhoneCode::parse(&form.code) else {
         return show(t(l, "field.code_format").to_owned());
@@ -201,20 +131,11 @@ pub async fn code_submit(
             )
         }
         Err(LoginError::NoAccount) => show(t(l, "login.no_account").to_owned()),
-        Err(LoginError::Code(VerifyCodeError::Wrong { remaining })) => show(t_args(
-            l,
-            "problem.code_wrong.detail",
-            &[("remaining", &remaining.to_string())],
-        )),
-        Err(LoginError::Code(VerifyCodeError::NoCode)) => {
-            show(t(l, "problem.no_code.detail").to_owned())
-        }
-        Err(LoginError::Code(VerifyCodeError::Dead(_))) => {
-            show(t(l, "problem.code_dead.detail").to_owned())
-        }
-        Err(LoginError::Code(VerifyCodeError::Store(e)) | LoginError::Internal(e)) => {
-            Problem::internal(l, &request_id.0, &e).into_response()
-        }
+        Err(LoginError::Code(e)) => match code_error(l, &e) {
+            Some(message) => show(message),
+            None => Problem::internal(l, &request_id.0, &e).into_response(),
+        },
+        Err(LoginError::Internal(e)) => Problem::internal(l, &request_id.0, &e).into_response(),
     }
 }
 

@@ -9,16 +9,14 @@ use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use axum::Form;
 use serde::Deserialize;
-use shengshi_app::phone_codes::{CodeSender, SendCodeError, VerifyCodeError};
 use shengshi_app::registration::{self, Checks, RegistrationError, VerifiedPhone};
-use shengshi_domain::phone::CodePurpose;
-use shengshi_domain::{PersonName, PhoneCode, PhoneNumber, ResidentIdNumber};
+use shengshi_domain::{PersonName, PhoneCode, ResidentIdNumber};
 use shengshi_i18n::{t, t_args, Lang};
 use std::net::SocketAddr;
 
 use super::forms::{
-    clear_pending_phone, flow_cookie, page_helpers, pending_phone, pending_phone_cookie, refused,
-    respond, see_other, CodePage, PageError, PhonePage,
+    clear_pending_phone, code_error, code_step, flow_cookie, page_helpers, pending_phone,
+    phone_step, refused, respond, see_other, submit_phone_step, CodeForm, PageError, PhoneForm,
 };
 use super::other;
 use crate::csrf;
@@ -58,25 +56,7 @@ pub async fn phone_form(
     request_id: RequestId,
     headers: HeaderMap,
 ) -> Response {
-    let (token, set) = csrf::form_token(&headers);
-    let page = PhonePage {
-        flow: "register",
-        lang: lang.lang,
-        other_lang: other(lang.lang),
-        demo: state.info.demo,
-        csrf: token,
-        errors: Vec::new(),
-        phone: String::new(),
-    };
-    respond(page, lang, &request_id, set)
-}
-
-#[derive(Deserialize)]
-pub struct PhoneForm {
-    #[serde(default)]
-    csrf: String,
-    #[serde(default)]
-    phone: String,
+    phone_step(&state, "register", lang, &request_id, &headers)
 }
 
 pub async fn phone_submit(
@@ -87,56 +67,16 @@ pub async fn phone_submit(
     headers: HeaderMap,
     Form(form): Form<PhoneForm>,
 ) -> Response {
-    if !csrf::form_token_matches(&headers, &form.csrf) {
-        return refused(lang.lang);
-    }
-    let l = lang.lang;
-    let show = |message: String| {
-        let page = PhonePage {
-            flow: "register",
-            lang: l,
-            other_lang: other(l),
-            demo: state.info.demo,
-            csrf: form.csrf.clone(),
-            errors: vec![PageError {
-                field: "phone",
-                message,
-            }],
-            phone: form.phone.clone(),
-        };
-        respond(page, lang, &request_id, None)
-    };
-    let phone = match PhoneNumber::parse(&form.phone) {
-        Ok(phone) => phone,
-        Err(e) => return show(t(l, &format!("field.{}", e.code())).to_owned()),
-    };
-    let identity = &state.identity;
-    let sender = CodeSender {
-        store: state.services.store.as_ref(),
-        clock: state.services.clock.as_ref(),
-        secrets: &identity.secrets,
-        gateway: identity.sms.as_ref(),
-        limits: identity.limits,
-    };
-    match sender
-        .send(&phone, CodePurpose::Register, peer.ip(), l)
-        .await
-    {
-        // A code sent less than a minute ago still works: carry on to the code page.
-        Ok(_) | Err(SendCodeError::TooSoon) => see_other(
-            "/register/code",
-            &[pending_phone_cookie(&state, "register", &phone)],
-        ),
-        Err(SendCodeError::CapReached(_)) => {
-            show(t(l, "problem.code_cap_reached.detail").to_owned())
-        }
-        Err(SendCodeError::Gateway(_)) => show(t_args(
-            l,
-            "problem.dependency_unavailable.detail",
-            &[("system", t(l, "system.sms"))],
-        )),
-        Err(SendCodeError::Store(e)) => Problem::internal(l, &request_id.0, &e).into_response(),
-    }
+    submit_phone_step(
+        &state,
+        "register",
+        peer.ip(),
+        lang,
+        &request_id,
+        &headers,
+        form,
+    )
+    .await
 }
 
 pub async fn code_form(
@@ -148,25 +88,15 @@ pub async fn code_form(
     let Some(phone) = pending_phone(&state, "register", &headers) else {
         return see_other("/register", &[]);
     };
-    let (token, set) = csrf::form_token(&headers);
-    let page = CodePage {
-        flow: "register",
-        lang: lang.lang,
-        other_lang: other(lang.lang),
-        demo: state.info.demo,
-        csrf: token,
-        errors: Vec::new(),
-        masked_phone: phone.masked(),
-    };
-    respond(page, lang, &request_id, set)
-}
-
-#[derive(Deserialize)]
-pub struct CodeForm {
-    #[serde(default)]
-    csrf: String,
-    #[serde(default)]
-    code: String,
+    code_step(
+        &state,
+        "register",
+        lang,
+        &request_id,
+        csrf::form_token(&headers),
+        &phone,
+        None,
+    )
 }
 
 pub async fn code_submit(
@@ -184,19 +114,16 @@ pub async fn code_submit(
     };
     let l = lang.lang;
     let show = |message: String| {
-        let page = CodePage {
-            flow: "register",
-            lang: l,
-            other_lang: other(l),
-            demo: state.info.demo,
-            csrf: form.csrf.clone(),
-            errors: vec![PageError {
-                field: "code",
-                message,
-            }],
-            masked_phone: phone.masked(),
-        };
-        respond(page, lang, &request_id, None)
+        let csrf = (form.csrf.clone(), None);
+        code_step(
+            &state,
+            "register",
+            lang,
+            &request_id,
+            csrf,
+            &phone,
+            Some(message),
+        )
     };
     let Some(code) = PhoneCode::parse(&form.code) else {
         return show(t(l, "field.code_format").to_owned());
@@ -214,14 +141,10 @@ pub async fn code_submit(
                 ],
             )
         }
-        Err(VerifyCodeError::Wrong { remaining }) => show(t_args(
-            l,
-            "problem.code_wrong.detail",
-            &[("remaining", &remaining.to_string())],
-        )),
-        Err(VerifyCodeError::NoCode) => show(t(l, "problem.no_code.detail").to_owned()),
-        Err(VerifyCodeError::Dead(_)) => show(t(l, "problem.code_dead.detail").to_owned()),
-        Err(VerifyCodeError::Store(e)) => Problem::internal(l, &request_id.0, &e).into_response(),
+        Err(e) => match code_error(l, &e) {
+            Some(message) => show(message),
+            None => Problem::internal(l, &request_id.0, &e).into_response(),
+        },
     }
 }
 
