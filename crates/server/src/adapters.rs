@@ -66,6 +66,52 @@ impl CarrierCheck for NotConfigured {
     }
 }
 
+/// Clients for the external systems the configuration names. Built before
+/// start-up writes anything (construction checks the settings; it sends nothing).
+#[derive(Debug, Default)]
+pub struct External {
+    sms: Option<Arc<dyn SmsGateway>>,
+    carrier: Option<Arc<dyn CarrierCheck>>,
+    registry: Option<Arc<dyn PopulationRegistry>>,
+}
+
+impl External {
+    pub fn connect(
+        config: &Config,
+        clock: Arc<dyn shengshi_domain::Clock>,
+    ) -> anyhow::Result<Self> {
+        use anyhow::Context;
+        let adapters = &config.adapters;
+        let sms = match &adapters.sms_aliyun {
+            Some(c) => Some(Arc::new(
+                shengshi_sms::AliyunSms::new(c.clone())
+                    .context("the [sms_aliyun] settings cannot work")?,
+            ) as Arc<dyn SmsGateway>),
+            None => None,
+        };
+        let carrier = match &adapters.carrier_aliyun {
+            Some(c) => Some(Arc::new(
+                shengshi_carrier::AliyunThreeElements::new(c.clone())
+                    .context("the [carrier_aliyun] settings cannot work")?,
+            ) as Arc<dyn CarrierCheck>),
+            None => None,
+        };
+        let registry = match &adapters.registry_http {
+            Some((url, token)) => Some(Arc::new(
+                shengshi_registry_http::HttpRegistry::builder(url.clone(), token.clone(), clock)
+                    .build()
+                    .context("the [registry_http] settings cannot work")?,
+            ) as Arc<dyn PopulationRegistry>),
+            None => None,
+        };
+        Ok(Self {
+            sms,
+            carrier,
+            registry,
+        })
+    }
+}
+
 /// The adapters in use, and the demo outbox when there is one.
 #[derive(Debug)]
 pub struct Adapters {
@@ -73,24 +119,36 @@ pub struct Adapters {
     pub outbox: Option<Arc<DemoOutbox>>,
 }
 
-pub fn choose(config: &Config, services: &Services, secrets: Arc<PlatformSecrets>) -> Adapters {
-    let registry: Arc<dyn PopulationRegistry> =
-        Arc::new(DatabaseRegistry::new(services.clone(), secrets.clone()));
-    let (sms, carrier, outbox): (Arc<dyn SmsGateway>, Arc<dyn CarrierCheck>, _) = match config.mode
-    {
+/// Configured adapters always win; otherwise development uses the named local
+/// stand-ins and production the refusing placeholders.
+pub fn choose(
+    config: &Config,
+    services: &Services,
+    secrets: Arc<PlatformSecrets>,
+    external: External,
+) -> Adapters {
+    let registry = external
+        .registry
+        .unwrap_or_else(|| Arc::new(DatabaseRegistry::new(services.clone(), secrets.clone())));
+    let mut outbox = None;
+    let sms = external.sms.unwrap_or_else(|| match config.mode {
         Mode::Development => {
-            let outbox = Arc::new(DemoOutbox::new(services.clock.clone()));
-            (outbox.clone(), Arc::new(DemoCarrierCheck), Some(outbox))
+            let demo = Arc::new(DemoOutbox::new(services.clock.clone()));
+            outbox = Some(demo.clone());
+            demo
         }
         Mode::Production => {
-            tracing::warn!("no SMS gateway or carrier check is configured: registration answers 'temporarily unavailable'");
-            (
-                Arc::new(NotConfigured("SMS gateway")),
-                Arc::new(NotConfigured("carrier check")),
-                None,
-            )
+            tracing::warn!("no SMS gateway is configured ([sms_aliyun]): codes cannot be sent");
+            Arc::new(NotConfigured("SMS gateway"))
         }
-    };
+    });
+    let carrier = external.carrier.unwrap_or_else(|| match config.mode {
+        Mode::Development => Arc::new(DemoCarrierCheck),
+        Mode::Production => {
+            tracing::warn!("no carrier check is configured ([carrier_aliyun]): registration answers 'unavailable'");
+            Arc::new(NotConfigured("carrier check"))
+        }
+    });
     Adapters {
         identity: IdentityDeps {
             secrets,

@@ -244,6 +244,48 @@ struct FileLayer {
     envelope_algorithm: Option<String>,
     log_format: Option<LogFormat>,
     log_level: Option<String>,
+    sms_aliyun: Option<SmsAliyunFile>,
+    carrier_aliyun: Option<CarrierAliyunFile>,
+    registry_http: Option<RegistryHttpFile>,
+}
+
+/// `[sms_aliyun]`: Alibaba Cloud SMS. Secrets only from files.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SmsAliyunFile {
+    endpoint: Option<String>,
+    access_key_id: String,
+    access_key_secret_file: PathBuf,
+    sign_name: String,
+    /// Platform template id (e.g. `SMS_CODE`) → approved template code.
+    templates: std::collections::BTreeMap<String, String>,
+}
+
+/// `[carrier_aliyun]`: the carrier three-factor check through Alibaba Cloud.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CarrierAliyunFile {
+    endpoint: Option<String>,
+    access_key_id: String,
+    access_key_secret_file: PathBuf,
+    auth_code: String,
+}
+
+/// `[registry_http]`: a province's population registry over HTTP (docs/registry-protocol.md).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RegistryHttpFile {
+    url: String,
+    token_file: PathBuf,
+}
+
+/// The adapters to systems outside the platform, when configured. Each holds
+/// its secret already read from its file; Debug never shows it.
+#[derive(Clone, Debug, Default)]
+pub struct AdapterConfig {
+    pub sms_aliyun: Option<shengshi_sms::AliyunSmsConfig>,
+    pub carrier_aliyun: Option<shengshi_carrier::AliyunThreeElementsConfig>,
+    pub registry_http: Option<(url::Url, SecretString)>,
 }
 
 /// Values given on the command line; they win over everything else.
@@ -275,6 +317,8 @@ pub struct Config {
     pub log_format: LogFormat,
     pub log_level: String,
     pub demo: bool,
+    /// SMS gateway, carrier check and external registry (TOML sections).
+    pub adapters: AdapterConfig,
     /// Where the values came from, for `config show`.
     pub config_file: Option<PathBuf>,
 }
@@ -293,6 +337,7 @@ impl Default for Config {
             log_format: LogFormat::Text,
             log_level: "info".to_owned(),
             demo: false,
+            adapters: AdapterConfig::default(),
             config_file: None,
         }
     }
@@ -523,6 +568,48 @@ impl Config {
         if let Some(v) = layer.log_level {
             self.log_level = v;
         }
+        if let Some(sms) = layer.sms_aliyun {
+            let endpoint = adapter_endpoint(
+                sms.endpoint,
+                shengshi_sms::DEFAULT_ENDPOINT,
+                &source("sms_aliyun.endpoint"),
+            )?;
+            self.adapters.sms_aliyun = Some(shengshi_sms::AliyunSmsConfig {
+                endpoint,
+                access_key_id: sms.access_key_id,
+                access_key_secret: SecretString::from(read_secret(
+                    "sms_aliyun.access_key_secret_file",
+                    &sms.access_key_secret_file,
+                )?),
+                sign_name: sms.sign_name,
+                templates: sms.templates,
+            });
+        }
+        if let Some(carrier) = layer.carrier_aliyun {
+            let endpoint = adapter_endpoint(
+                carrier.endpoint,
+                shengshi_carrier::DEFAULT_ENDPOINT,
+                &source("carrier_aliyun.endpoint"),
+            )?;
+            self.adapters.carrier_aliyun = Some(shengshi_carrier::AliyunThreeElementsConfig {
+                endpoint,
+                access_key_id: carrier.access_key_id,
+                access_key_secret: SecretString::from(read_secret(
+                    "carrier_aliyun.access_key_secret_file",
+                    &carrier.access_key_secret_file,
+                )?),
+                auth_code: carrier.auth_code,
+            });
+        }
+        if let Some(registry) = layer.registry_http {
+            let url = url::Url::parse(&registry.url)
+                .map_err(|e| invalid(&source("registry_http.url"), format!("not a URL: {e}")))?;
+            let token = SecretString::from(read_secret(
+                "registry_http.token_file",
+                &registry.token_file,
+            )?);
+            self.adapters.registry_http = Some((url, token));
+        }
         Ok(())
     }
 
@@ -644,6 +731,28 @@ impl Config {
             })
         ));
         out.push_str(&format!("log_level = {}\n", q(&self.log_level)));
+        // Adapters: where they point and who we are there; never their secrets.
+        if let Some(sms) = &self.adapters.sms_aliyun {
+            out.push_str(&format!(
+                "\n[sms_aliyun]\nendpoint = {}\naccess_key_id = {}\naccess_key_secret = \"[redacted]\"\nsign_name = {}\n",
+                q(sms.endpoint.as_str()),
+                q(&sms.access_key_id),
+                q(&sms.sign_name)
+            ));
+        }
+        if let Some(carrier) = &self.adapters.carrier_aliyun {
+            out.push_str(&format!(
+                "\n[carrier_aliyun]\nendpoint = {}\naccess_key_id = {}\naccess_key_secret = \"[redacted]\"\n",
+                q(carrier.endpoint.as_str()),
+                q(&carrier.access_key_id)
+            ));
+        }
+        if let Some((url, _)) = &self.adapters.registry_http {
+            out.push_str(&format!(
+                "\n[registry_http]\nurl = {}\ntoken = \"[redacted]\"\n",
+                q(url.as_str())
+            ));
+        }
         out
     }
 }
@@ -677,6 +786,15 @@ fn read_secret_file(variable: &str, path: &Path) -> Result<DatabaseUrl, ConfigEr
 }
 
 /// A secret file's content without surrounding whitespace.
+fn adapter_endpoint(
+    given: Option<String>,
+    default: &str,
+    source: &str,
+) -> Result<url::Url, ConfigError> {
+    let text = given.unwrap_or_else(|| default.to_owned());
+    url::Url::parse(&text).map_err(|e| invalid(source, format!("{text:?} is not a URL: {e}")))
+}
+
 fn read_secret(variable: &str, path: &Path) -> Result<String, ConfigError> {
     let text = std::fs::read_to_string(path).map_err(|e| ConfigError::SecretFileUnreadable {
         variable: variable.to_owned(),
@@ -838,6 +956,68 @@ mod tests {
         )
         .unwrap();
         assert_eq!(unknown, vec!["SHENGSHI_LISTN".to_owned()]);
+    }
+
+    #[test]
+    fn adapter_sections_load_their_secrets_from_files_and_never_print_them() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("sms"), "sms-secret-value\n").unwrap();
+        std::fs::write(dir.path().join("carrier"), "carrier-secret-value\n").unwrap();
+        std::fs::write(dir.path().join("registry"), "registry-token-value\n").unwrap();
+        let file = dir.path().join("shengshi.toml");
+        std::fs::write(
+            &file,
+            format!(
+                "[sms_aliyun]\naccess_key_id = \"LTAI-sms\"\naccess_key_secret_file = {:?}\nsign_name = \"省事\"\n\
+                 [sms_aliyun.templates]\nSMS_CODE = \"SMS_100\"\n\
+                 [carrier_aliyun]\naccess_key_id = \"LTAI-carrier\"\naccess_key_secret_file = {:?}\nauth_code = \"AUTH\"\n\
+                 [registry_http]\nurl = \"https://registry.example.gov.cn/\"\ntoken_file = {:?}\n",
+                dir.path().join("sms"),
+                dir.path().join("carrier"),
+                dir.path().join("registry")
+            ),
+        )
+        .unwrap();
+        let (config, _) = Config::load(
+            &[],
+            &Overrides {
+                config_file: Some(file.clone()),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        let sms = config.adapters.sms_aliyun.as_ref().unwrap();
+        assert_eq!(sms.endpoint.as_str(), "https://dysmsapi.aliyuncs.com/");
+        assert_eq!(sms.templates["SMS_CODE"], "SMS_100");
+        assert_eq!(
+            config.adapters.carrier_aliyun.as_ref().unwrap().auth_code,
+            "AUTH"
+        );
+        for shown in [config.show(), format!("{config:?}")] {
+            for secret in [
+                "sms-secret-value",
+                "carrier-secret-value",
+                "registry-token-value",
+            ] {
+                assert!(!shown.contains(secret), "{secret} leaked: {shown}");
+            }
+        }
+        assert!(config.show().contains("[registry_http]"));
+        // A typo inside a section is an error, like anywhere else in the file.
+        std::fs::write(
+            &file,
+            "[registry_http]\nurl = \"https://r.example/\"\ntoken_fil = \"x\"\n",
+        )
+        .unwrap();
+        let err = Config::load(
+            &[],
+            &Overrides {
+                config_file: Some(file),
+                ..Default::default()
+            },
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("token_fil"), "{err}");
     }
 
     #[test]

@@ -50,6 +50,7 @@ impl Application {
             refuse_demo_mismatch(config, existing.demo)?;
         }
         let kek = load_kek(config, existing.is_some())?;
+        let external = crate::adapters::External::connect(config, clock.clone())?;
         if existing.is_some() {
             installation::verify_kek(store.as_ref(), kek.as_ref()).await?;
         }
@@ -108,7 +109,7 @@ impl Application {
         } else {
             None
         };
-        let adapters = crate::adapters::choose(config, &services, secrets);
+        let adapters = crate::adapters::choose(config, &services, secrets, external);
         services
             .security_log
             .record(
