@@ -467,6 +467,17 @@ pub async fn import_csv<R: std::io::Read>(
         }
         write_batch(services, secrets, &records, lookups, &mut report).await?;
     }
+    services
+        .security_log
+        .record(
+            shengshi_domain::Actor::Operator,
+            shengshi_domain::SecurityEventKind::RegistryImported {
+                records: report.records,
+                created: report.created,
+                updated: report.updated,
+            },
+        )
+        .await?;
     Ok(report)
 }
 

@@ -50,6 +50,12 @@ pub enum SecurityEventKind {
     DataKeyDestroyed {
         subject: SubjectId,
     },
+    /// `shengshi registry import` wrote records into the population registry.
+    RegistryImported {
+        records: u64,
+        created: u64,
+        updated: u64,
+    },
     InstallationExported {
         rows: u64,
     },
@@ -127,6 +133,7 @@ impl SecurityEventKind {
             Self::KeyEncryptionKeyEnrolled { .. } => "key_encryption_key_enrolled",
             Self::DataKeyCreated { .. } => "data_key_created",
             Self::DataKeyDestroyed { .. } => "data_key_destroyed",
+            Self::RegistryImported { .. } => "registry_imported",
             Self::InstallationExported { .. } => "installation_exported",
             Self::InstallationImported { .. } => "installation_imported",
             Self::AccountRegistered { .. } => "account_registered",

@@ -370,6 +370,26 @@ async fn reimport_updates_and_keys_only_new_people(backend: Backend) {
         }
     );
     assert_eq!(w.count().await, (5, 5));
+    let imports: Vec<_> = w
+        .store
+        .security_events(0, 10_000)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter_map(|e| match e.event.event {
+            shengshi_domain::SecurityEventKind::RegistryImported {
+                records,
+                created,
+                updated,
+            } => Some((records, created, updated)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        imports,
+        [(4, 4, 0), (5, 1, 4)],
+        "each import is in the security log"
+    );
     let after = w.store.registry_record(&mac).await.unwrap().unwrap();
     assert_eq!((after.id, after.subject), (before.id, before.subject));
     assert_ne!(after.sealed, before.sealed);
