@@ -10,6 +10,7 @@ mod middleware;
 mod ops;
 mod pages;
 pub mod problem;
+mod session;
 
 use axum::Router;
 use shengshi_app::Services;

@@ -47,6 +47,24 @@ pub enum ProblemKind {
     DependencyUnavailable,
     /// A state-changing request from another site, or a form without its token.
     CrossSite,
+    /// The request needs a live session and has none.
+    Unauthenticated,
+    /// The login code was right but no account uses this phone number.
+    NoAccount,
+    // Mandates (亲友代办): one type per stable error code of `app::mandates`
+    // (`not_found` is `mandate-not-found`, so it cannot be mistaken for a path).
+    SelfMandate,
+    GranteeLevelTooLow,
+    NoServices,
+    TooManyServices,
+    BadCode,
+    EndsBeforeStart,
+    TooLong,
+    UnknownRelationship,
+    GrantorNotActive,
+    NoSuchGrantee,
+    AlreadyEnded,
+    MandateNotFound,
 }
 
 impl ProblemKind {
@@ -74,6 +92,20 @@ impl ProblemKind {
             Self::CarrierNoRecord => "carrier-no-record",
             Self::DependencyUnavailable => "dependency-unavailable",
             Self::CrossSite => "cross-site",
+            Self::Unauthenticated => "unauthenticated",
+            Self::NoAccount => "no-account",
+            Self::SelfMandate => "self-mandate",
+            Self::GranteeLevelTooLow => "grantee-level-too-low",
+            Self::NoServices => "no-services",
+            Self::TooManyServices => "too-many-services",
+            Self::BadCode => "bad-code",
+            Self::EndsBeforeStart => "ends-before-start",
+            Self::TooLong => "too-long",
+            Self::UnknownRelationship => "unknown-relationship",
+            Self::GrantorNotActive => "grantor-not-active",
+            Self::NoSuchGrantee => "no-such-grantee",
+            Self::AlreadyEnded => "already-ended",
+            Self::MandateNotFound => "mandate-not-found",
         }
     }
 
@@ -92,8 +124,9 @@ impl ProblemKind {
             Self::NotReady | Self::DependencyUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
             Self::CodeTooSoon | Self::CodeCapReached => StatusCode::TOO_MANY_REQUESTS,
-            Self::ProofInvalid => StatusCode::UNAUTHORIZED,
-            Self::CrossSite => StatusCode::FORBIDDEN,
+            Self::ProofInvalid | Self::Unauthenticated => StatusCode::UNAUTHORIZED,
+            Self::CrossSite | Self::GrantorNotActive => StatusCode::FORBIDDEN,
+            Self::MandateNotFound => StatusCode::NOT_FOUND,
             Self::Validation
             | Self::NoCode
             | Self::CodeWrong
@@ -103,7 +136,18 @@ impl ProblemKind {
             | Self::Deceased
             | Self::Emigrated
             | Self::CarrierMismatch
-            | Self::CarrierNoRecord => StatusCode::UNPROCESSABLE_ENTITY,
+            | Self::CarrierNoRecord
+            | Self::NoAccount
+            | Self::SelfMandate
+            | Self::GranteeLevelTooLow
+            | Self::NoServices
+            | Self::TooManyServices
+            | Self::BadCode
+            | Self::EndsBeforeStart
+            | Self::TooLong
+            | Self::UnknownRelationship
+            | Self::NoSuchGrantee
+            | Self::AlreadyEnded => StatusCode::UNPROCESSABLE_ENTITY,
         }
     }
 

@@ -1,9 +1,11 @@
 //! The JSON API under /api/v1, and its OpenAPI 3.1 description.
 
+pub mod mandates;
 pub mod registration;
+pub mod session;
 
 use axum::extract::State;
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use serde::Serialize;
 use utoipa::{OpenApi, ToSchema};
@@ -28,6 +30,15 @@ use crate::AppState;
         registration::request_code,
         registration::prove_phone,
         registration::register,
+        session::request_code,
+        session::create,
+        session::me,
+        session::delete_current,
+        session::revoke_all,
+        mandates::list,
+        mandates::grant,
+        mandates::revoke,
+        mandates::actions,
     ),
     components(schemas(
         Problem,
@@ -39,11 +50,22 @@ use crate::AppState;
         registration::PhoneProof,
         registration::RegistrationRequest,
         registration::RegistrationAccepted,
+        session::LoginRequest,
+        session::SessionCreated,
+        session::Me,
+        session::SessionsRevoked,
+        mandates::GrantMandateRequest,
+        mandates::MandateDto,
+        mandates::MandateList,
+        mandates::MandateActionDto,
+        mandates::MandateActionList,
     )),
     tags(
         (name = "platform", description = "Facts about this installation"),
         (name = "operations", description = "Health checks for orchestrators"),
         (name = "registration", description = "Opening a real-name account: phone code, phone proof, registry and carrier checks"),
+        (name = "mandates", description = "亲友代办: letting a family member or guardian act for you, revocably, with every action recorded"),
+        (name = "sessions", description = "SMS-code login and the `sid` session cookie: who is signed in, logging out here or everywhere"),
     )
 )]
 pub struct ApiDoc;
@@ -65,6 +87,17 @@ pub fn routes() -> Router<AppState> {
             post(registration::prove_phone),
         )
         .route("/api/v1/registrations", post(registration::register))
+        .route("/api/v1/login/codes", post(session::request_code))
+        .route("/api/v1/sessions", post(session::create))
+        .route("/api/v1/sessions/current", delete(session::delete_current))
+        .route("/api/v1/sessions/revoke-all", post(session::revoke_all))
+        .route("/api/v1/me", get(session::me))
+        .route(
+            "/api/v1/mandates",
+            get(mandates::list).post(mandates::grant),
+        )
+        .route("/api/v1/mandates/actions", get(mandates::actions))
+        .route("/api/v1/mandates/{id}", delete(mandates::revoke))
         .merge(SwaggerUi::new("/api/docs").url("/api/openapi.json", ApiDoc::openapi()))
 }
 

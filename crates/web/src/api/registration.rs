@@ -68,7 +68,7 @@ pub struct RegistrationAccepted {
     pub status: &'static str,
 }
 
-fn field(lang: Lang, pointer: &str, code: &str) -> FieldError {
+pub(crate) fn field(lang: Lang, pointer: &str, code: &str) -> FieldError {
     FieldError {
         pointer: pointer.to_owned(),
         code: code.to_owned(),
@@ -76,7 +76,11 @@ fn field(lang: Lang, pointer: &str, code: &str) -> FieldError {
     }
 }
 
-fn parse_phone(lang: Lang, text: &str, errors: &mut Vec<FieldError>) -> Option<PhoneNumber> {
+pub(crate) fn parse_phone(
+    lang: Lang,
+    text: &str,
+    errors: &mut Vec<FieldError>,
+) -> Option<PhoneNumber> {
     PhoneNumber::parse(text)
         .map_err(|e| errors.push(field(lang, "/phone", e.code())))
         .ok()
@@ -108,7 +112,18 @@ pub async fn request_code(
     lang: RequestLang,
     ApiJson(body): ApiJson<CodeRequest>,
 ) -> Response {
-    let lang = lang.lang;
+    send_code(&state, peer, lang.lang, &body, CodePurpose::Register).await
+}
+
+/// Sends a code for `purpose` to the number in `body`: the same caps and the
+/// same answers for every purpose (registration, login).
+pub(crate) async fn send_code(
+    state: &AppState,
+    peer: SocketAddr,
+    lang: Lang,
+    body: &CodeRequest,
+    purpose: CodePurpose,
+) -> Response {
     let mut errors = Vec::new();
     let Some(phone) = parse_phone(lang, &body.phone, &mut errors) else {
         return Problem::validation(lang, errors).into_response();
@@ -121,10 +136,7 @@ pub async fn request_code(
         gateway: identity.sms.as_ref(),
         limits: identity.limits,
     };
-    match sender
-        .send(&phone, CodePurpose::Register, peer.ip(), lang)
-        .await
-    {
+    match sender.send(&phone, purpose, peer.ip(), lang).await {
         Ok(sent) => (
             StatusCode::ACCEPTED,
             Json(CodeSent {
@@ -196,19 +208,21 @@ pub async fn prove_phone(
             )
                 .into_response()
         }
-        Err(VerifyCodeError::NoCode) => {
-            Problem::new(ProblemKind::NoCode, lang, &[]).into_response()
-        }
-        Err(VerifyCodeError::Wrong { remaining }) => Problem::new(
+        Err(e) => code_problem(lang, e).into_response(),
+    }
+}
+
+/// The problem for a code that did not verify.
+pub(crate) fn code_problem(lang: Lang, e: VerifyCodeError) -> Problem {
+    match e {
+        VerifyCodeError::NoCode => Problem::new(ProblemKind::NoCode, lang, &[]),
+        VerifyCodeError::Wrong { remaining } => Problem::new(
             ProblemKind::CodeWrong,
             lang,
             &[("remaining", &remaining.to_string())],
-        )
-        .into_response(),
-        Err(VerifyCodeError::Dead(_)) => {
-            Problem::new(ProblemKind::CodeDead, lang, &[]).into_response()
-        }
-        Err(VerifyCodeError::Store(e)) => Problem::internal(lang, "-", &e).into_response(),
+        ),
+        VerifyCodeError::Dead(_) => Problem::new(ProblemKind::CodeDead, lang, &[]),
+        VerifyCodeError::Store(e) => Problem::internal(lang, "-", &e),
     }
 }
 

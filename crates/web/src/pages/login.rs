@@ -7,7 +7,7 @@ use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use axum::Form;
 use serde::Deserialize;
-use shengshi_app::login::{self, Authenticated, LoginError, SessionToken};
+use shengshi_app::login::{self, LoginError};
 use shengshi_domain::{AssuranceLevel, PersonName, PhoneCode, PhoneNumber, ResidentIdNumber};
 use shengshi_i18n::{t, Lang};
 use std::net::SocketAddr;
@@ -18,28 +18,11 @@ use super::forms::{
 };
 use super::other;
 use crate::csrf;
-use crate::lang::{cookie, RequestLang};
+use crate::lang::RequestLang;
 use crate::middleware::RequestId;
 use crate::problem::Problem;
+use crate::session::{current, session_cookie};
 use crate::AppState;
-
-const SESSION_COOKIE: &str = "sid";
-
-fn session_cookie(state: &AppState, value: &str, max_age: i64) -> String {
-    // Secure whenever the public origin is https (never on http://localhost).
-    let secure = if state.info.public_origin.starts_with("https://") {
-        "; Secure"
-    } else {
-        ""
-    };
-    format!("{SESSION_COOKIE}={value}; Path=/; Max-Age={max_age}; HttpOnly; SameSite=Lax{secure}")
-}
-
-/// The signed-in resident, if the request carries a live session.
-pub async fn current(state: &AppState, headers: &HeaderMap) -> Option<Authenticated> {
-    let token = SessionToken::from_cookie(&cookie(headers, SESSION_COOKIE)?);
-    login::authenticate(&state.services, &token).await.ok()
-}
 
 pub async fn phone_form(
     State(state): State<AppState>,

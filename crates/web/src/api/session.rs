@@ -1,0 +1,235 @@
+//! Logging in over the JSON API: ask for a login code, open a session (the
+//! `sid` cookie, exactly as the login page sets it), see who is signed in, and
+//! end this session or all of them.
+
+use axum::extract::{ConnectInfo, FromRequestParts, State};
+use axum::http::header::{HeaderValue, SET_COOKIE};
+use axum::http::request::Parts;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::{Deserialize, Serialize};
+use shengshi_app::login::{self, LoginError};
+use shengshi_domain::phone::CodePurpose;
+use shengshi_domain::PhoneCode;
+use std::net::SocketAddr;
+use utoipa::ToSchema;
+
+use super::registration::{code_problem, field, parse_phone, send_code, CodeRequest};
+use crate::lang::RequestLang;
+use crate::problem::{ApiJson, Problem, ProblemKind};
+use crate::session::{current, session_cookie};
+use crate::AppState;
+
+/// The signed-in resident of an API request; without a live session the
+/// request is answered 401 with an `unauthenticated` problem.
+#[derive(Clone, Debug)]
+pub struct Authenticated(pub login::Authenticated);
+
+impl FromRequestParts<AppState> for Authenticated {
+    type Rejection = Problem;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        match current(state, &parts.headers).await {
+            Some(session) => Ok(Self(session)),
+            None => {
+                let lang = RequestLang::from_parts(parts).lang;
+                Err(Problem::new(ProblemKind::Unauthenticated, lang, &[]))
+            }
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct LoginRequest {
+    /// The mobile number of the account.
+    pub phone: String,
+    /// The six digits from the SMS.
+    pub code: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SessionCreated {
+    /// The signed-in account.
+    pub account_id: String,
+    /// 1, 2 or 3 (L1 phone verified, L2 real name, L3 in person).
+    pub assurance_level: i64,
+    /// When the session ends at the latest (RFC 3339, UTC); it ends sooner after 30 minutes idle.
+    pub expires_at: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Me {
+    pub account_id: String,
+    pub assurance_level: i64,
+    /// `active`, `evicted` or `closed`.
+    #[schema(example = "active")]
+    pub status: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SessionsRevoked {
+    /// How many sessions were ended, this one included.
+    pub revoked: u64,
+}
+
+/// Ask for a login code by SMS. The answer is the same whether or not an
+/// account uses the number.
+#[utoipa::path(
+    post,
+    path = "/api/v1/login/codes",
+    tag = "sessions",
+    request_body = CodeRequest,
+    responses(
+        (status = 202, body = super::registration::CodeSent),
+        (status = 422, description = "Invalid phone number", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too soon, or a daily cap is reached", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn request_code(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    lang: RequestLang,
+    ApiJson(body): ApiJson<CodeRequest>,
+) -> Response {
+    send_code(&state, peer, lang.lang, &body, CodePurpose::Login).await
+}
+
+/// Log in with the code from the SMS; sets the `sid` session cookie.
+#[utoipa::path(
+    post,
+    path = "/api/v1/sessions",
+    tag = "sessions",
+    request_body = LoginRequest,
+    responses(
+        (status = 201, body = SessionCreated, description = "Logged in; the `sid` cookie (HttpOnly) carries the session"),
+        (status = 422, description = "Invalid input, wrong or dead code, or no account uses this number", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn create(
+    State(state): State<AppState>,
+    lang: RequestLang,
+    ApiJson(body): ApiJson<LoginRequest>,
+) -> Response {
+    let lang = lang.lang;
+    let mut errors = Vec::new();
+    let phone = parse_phone(lang, &body.phone, &mut errors);
+    let code = PhoneCode::parse(&body.code);
+    if code.is_none() {
+        errors.push(field(lang, "/code", "code_format"));
+    }
+    let (Some(phone), Some(code)) = (phone, code) else {
+        return Problem::validation(lang, errors).into_response();
+    };
+    let (token, account_id) =
+        match login::login_with_code(&state.services, &state.identity.secrets, &phone, &code).await
+        {
+            Ok(opened) => opened,
+            Err(LoginError::NoAccount) => {
+                return Problem::new(ProblemKind::NoAccount, lang, &[]).into_response()
+            }
+            Err(LoginError::Code(e)) => return code_problem(lang, e).into_response(),
+            Err(LoginError::Internal(e)) => {
+                return Problem::internal(lang, "-", &e).into_response()
+            }
+        };
+    let session = match login::authenticate(&state.services, &token).await {
+        Ok(session) => session,
+        Err(e) => return Problem::internal(lang, "-", &e).into_response(),
+    };
+    let max_age = login::ABSOLUTE_TIMEOUT.whole_seconds();
+    let expires_at = state
+        .services
+        .clock
+        .now()
+        .plus(login::ABSOLUTE_TIMEOUT)
+        .to_rfc3339();
+    let mut response = (
+        StatusCode::CREATED,
+        Json(SessionCreated {
+            account_id: account_id.to_string(),
+            assurance_level: session.account.assurance_level,
+            expires_at,
+        }),
+    )
+        .into_response();
+    if let Ok(value) = HeaderValue::from_str(&session_cookie(&state, token.as_str(), max_age)) {
+        response.headers_mut().append(SET_COOKIE, value);
+    }
+    response
+}
+
+/// The signed-in account.
+#[utoipa::path(
+    get,
+    path = "/api/v1/me",
+    tag = "sessions",
+    responses(
+        (status = 200, body = Me),
+        (status = 401, description = "No live session", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn me(Authenticated(session): Authenticated) -> Json<Me> {
+    Json(Me {
+        account_id: session.account.id.to_string(),
+        assurance_level: session.account.assurance_level,
+        status: session.account.status.clone(),
+    })
+}
+
+fn clear_cookie(state: &AppState, response: &mut Response) {
+    if let Ok(value) = HeaderValue::from_str(&session_cookie(state, "", 0)) {
+        response.headers_mut().append(SET_COOKIE, value);
+    }
+}
+
+/// Log out: ends this session and clears the cookie.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/sessions/current",
+    tag = "sessions",
+    responses(
+        (status = 204, description = "Logged out"),
+        (status = 401, description = "No live session", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn delete_current(
+    State(state): State<AppState>,
+    lang: RequestLang,
+    Authenticated(session): Authenticated,
+) -> Response {
+    if let Err(e) = login::logout(&state.services, &session).await {
+        return Problem::internal(lang.lang, "-", &e).into_response();
+    }
+    let mut response = StatusCode::NO_CONTENT.into_response();
+    clear_cookie(&state, &mut response);
+    response
+}
+
+/// Log out everywhere: ends every session of the account, this one included.
+#[utoipa::path(
+    post,
+    path = "/api/v1/sessions/revoke-all",
+    tag = "sessions",
+    responses(
+        (status = 200, body = SessionsRevoked),
+        (status = 401, description = "No live session", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn revoke_all(
+    State(state): State<AppState>,
+    lang: RequestLang,
+    Authenticated(session): Authenticated,
+) -> Response {
+    match login::logout_everywhere(&state.services, &session).await {
+        Ok(revoked) => {
+            let mut response = Json(SessionsRevoked { revoked }).into_response();
+            clear_cookie(&state, &mut response);
+            response
+        }
+        Err(e) => Problem::internal(lang.lang, "-", &e).into_response(),
+    }
+}
