@@ -42,6 +42,12 @@ pub enum SecurityEventKind {
     KeyEncryptionKeyEnrolled {
         kek_id: String,
     },
+    /// `shengshi keys rotate` re-wrapped the data keys under a new key-encryption key.
+    KeyEncryptionKeyRotated {
+        from: String,
+        to: String,
+        rewrapped: u64,
+    },
     DataKeyCreated {
         subject: SubjectId,
         algorithm: String,
@@ -131,6 +137,7 @@ impl SecurityEventKind {
             Self::MigrationsApplied { .. } => "migrations_applied",
             Self::KeyEncryptionKeyVerified { .. } => "key_encryption_key_verified",
             Self::KeyEncryptionKeyEnrolled { .. } => "key_encryption_key_enrolled",
+            Self::KeyEncryptionKeyRotated { .. } => "key_encryption_key_rotated",
             Self::DataKeyCreated { .. } => "data_key_created",
             Self::DataKeyDestroyed { .. } => "data_key_destroyed",
             Self::RegistryImported { .. } => "registry_imported",

@@ -333,6 +333,16 @@ async fn run(cli: Cli) -> Result<()> {
             let old = shengshi::startup::load_kek(&config, true)?;
             let new = LocalKek::load(&new_kek_file)?;
             let report = shengshi_app::keys::rotate_kek(store.as_ref(), old.as_ref(), &new).await?;
+            let log = shengshi_app::SecurityLog::start(store.clone(), Arc::new(SystemClock));
+            log.record(
+                Actor::Operator,
+                SecurityEventKind::KeyEncryptionKeyRotated {
+                    from: old.id().to_owned(),
+                    to: new.id().to_owned(),
+                    rewrapped: report.rewrapped,
+                },
+            )
+            .await?;
             println!(
                 "re-wrapped {} data keys ({} already under the new key, {} destroyed); now configure kek_file = {:?}{}",
                 report.rewrapped,

@@ -495,3 +495,55 @@ fn staff_add_reads_the_password_from_stdin_and_refuses_weak_ones_and_duplicates(
     assert_refused(&add("zhang.min", "short1A"), "weak password");
     assert_refused(&add("zhang.min", "onlylowercaseletters"), "weak password");
 }
+
+#[test]
+fn keys_rotate_moves_the_installation_to_a_new_key_and_logs_it() {
+    let dir = tempfile::tempdir().unwrap();
+    assert!(run_once(dir.path(), &["--demo"]).status.success());
+    let init = shengshi(dir.path())
+        .args(["keys", "init", "--kek-file", "new.key"])
+        .output()
+        .unwrap();
+    assert!(
+        init.status.success(),
+        "{}",
+        String::from_utf8_lossy(&init.stderr)
+    );
+    let rotate = shengshi(dir.path())
+        .args(["keys", "rotate", "--new-kek-file", "new.key"])
+        .output()
+        .unwrap();
+    assert!(
+        rotate.status.success(),
+        "{}",
+        String::from_utf8_lossy(&rotate.stderr)
+    );
+    assert!(String::from_utf8_lossy(&rotate.stdout).contains("re-wrapped"));
+
+    // The old key no longer opens the installation; the new one does.
+    let old = shengshi(dir.path())
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .output()
+        .unwrap();
+    assert_refused(&old, "the key-encryption key is wrong");
+    let mut cmd = shengshi(dir.path());
+    cmd.arg("serve").env("SHENGSHI_KEK_FILE", "new.key");
+    let server = Server::start(cmd);
+    assert!(server.get("/readyz").contains("ok"));
+    drop(server);
+
+    let export = shengshi(dir.path())
+        .args(["export", "--out", "after.jsonl"])
+        .output()
+        .unwrap();
+    assert!(
+        export.status.success(),
+        "{}",
+        String::from_utf8_lossy(&export.stderr)
+    );
+    let text = std::fs::read_to_string(dir.path().join("after.jsonl")).unwrap();
+    assert!(
+        text.contains("key_encryption_key_rotated"),
+        "the rotation is in the security log"
+    );
+}
