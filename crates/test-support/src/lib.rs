@@ -384,3 +384,45 @@ macro_rules! tests_on_both_backends {
 }
 
 pub use shengshi_store::Backend;
+
+/// The core services over a fresh database: a clock tests can move, a fresh
+/// key file as the KEK, and the durable security log. For use-case tests that
+/// need no HTTP server.
+#[derive(Debug)]
+pub struct TestServices {
+    pub db: TestDb,
+    pub services: shengshi_app::Services,
+    pub clock: FixedClock,
+}
+
+impl TestServices {
+    pub async fn new(backend: Backend) -> Option<Self> {
+        let db = TestDb::new(backend).await?;
+        let store = db.store().await;
+        let clock = FixedClock::at(SystemClock.now());
+        let kek = shengshi_envelope::LocalKek::create(&db.dir().join("kek")).expect("a key file");
+        let services = shengshi_app::Services {
+            store: store.clone(),
+            clock: Arc::new(clock.clone()),
+            kek: Arc::new(kek),
+            security_log: shengshi_app::SecurityLog::start(store, Arc::new(clock.clone())),
+            envelope_algorithm: shengshi_envelope::Algorithm::Aes256Gcm,
+        };
+        Some(Self {
+            db,
+            services,
+            clock,
+        })
+    }
+
+    /// The platform secrets of this installation (created on first use).
+    pub async fn secrets(&self) -> shengshi_app::secrets::PlatformSecrets {
+        shengshi_app::secrets::PlatformSecrets::load_or_create(
+            self.services.store.as_ref(),
+            self.services.kek.as_ref(),
+            &self.clock,
+        )
+        .await
+        .expect("platform secrets")
+    }
+}

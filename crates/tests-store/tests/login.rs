@@ -4,15 +4,13 @@ use shengshi_app::login::{self, LoginError, SessionError, ABSOLUTE_TIMEOUT, IDLE
 use shengshi_app::phone_codes::{phone_mac, CodeSender, SendLimits};
 use shengshi_app::secrets::PlatformSecrets;
 use shengshi_app::sms::DemoOutbox;
-use shengshi_app::{SecurityLog, Services};
+use shengshi_app::Services;
 use shengshi_domain::phone::CodePurpose;
-use shengshi_domain::{
-    AccountId, Clock, FixedClock, PhoneCode, PhoneNumber, SubjectId, SystemClock,
-};
-use shengshi_envelope::{Algorithm, DataKey, KeyEncryptionKey, KeyRef, LocalKek};
+use shengshi_domain::{AccountId, Clock, FixedClock, PhoneCode, PhoneNumber, SubjectId};
+use shengshi_envelope::{Algorithm, DataKey, KeyRef};
 use shengshi_i18n::Lang;
 use shengshi_store::{StoredAccount, StoredDataKey};
-use shengshi_test_support::{tests_on_both_backends, Backend, TestDb};
+use shengshi_test_support::{tests_on_both_backends, Backend, TestDb, TestServices};
 use std::sync::Arc;
 use time::Duration;
 
@@ -25,20 +23,15 @@ struct World {
 }
 
 async fn world(backend: Backend) -> Option<World> {
-    let db = TestDb::new(backend).await?;
-    let store = db.store().await;
-    let clock = FixedClock::at(SystemClock.now());
-    let kek: Arc<dyn KeyEncryptionKey> = Arc::new(LocalKek::create(&db.dir().join("kek")).unwrap());
-    let secrets = PlatformSecrets::load_or_create(store.as_ref(), kek.as_ref(), &clock)
-        .await
-        .unwrap();
-    let services = Services {
-        store: store.clone(),
-        clock: Arc::new(clock.clone()),
-        kek,
-        security_log: SecurityLog::start(store, Arc::new(clock.clone())),
-        envelope_algorithm: Algorithm::Aes256Gcm,
-    };
+    let TestServices {
+        db,
+        services,
+        clock,
+    } = TestServices::new(backend).await?;
+    let secrets =
+        PlatformSecrets::load_or_create(services.store.as_ref(), services.kek.as_ref(), &clock)
+            .await
+            .unwrap();
     let outbox = DemoOutbox::new(Arc::new(clock.clone()));
     Some(World {
         _db: db,

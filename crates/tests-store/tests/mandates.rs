@@ -4,14 +4,14 @@
 
 use shengshi_app::mandates::{self, ActError, GrantError, GrantRequest, RevokeError};
 use shengshi_app::transfer::{export, import};
-use shengshi_app::{installation, SecurityLog, Services};
+use shengshi_app::{installation, Services};
 use shengshi_domain::mandate::{
     ActionCode, MandateError, MandateRefusal, MandateStatus, Relationship, ServiceCode, ServiceSet,
 };
-use shengshi_domain::{AccountId, Clock, FixedClock, MandateId, SubjectId, SystemClock};
-use shengshi_envelope::{Algorithm, DataKey, KeyEncryptionKey, KeyRef, LocalKek};
+use shengshi_domain::{AccountId, Clock, FixedClock, MandateId, SubjectId};
+use shengshi_envelope::{Algorithm, DataKey, KeyRef};
 use shengshi_store::{Store, StoredAccount, StoredDataKey};
-use shengshi_test_support::{tests_on_both_backends, Backend, TestDb};
+use shengshi_test_support::{tests_on_both_backends, Backend, TestDb, TestServices};
 use std::sync::Arc;
 use time::Duration;
 
@@ -33,17 +33,11 @@ struct World {
 }
 
 async fn world(backend: Backend) -> Option<World> {
-    let db = TestDb::new(backend).await?;
-    let store = db.store().await;
-    let clock = FixedClock::at(SystemClock.now());
-    let kek: Arc<dyn KeyEncryptionKey> = Arc::new(LocalKek::create(&db.dir().join("kek")).unwrap());
-    let services = Services {
-        store: store.clone(),
-        clock: Arc::new(clock.clone()),
-        kek,
-        security_log: SecurityLog::start(store, Arc::new(clock.clone())),
-        envelope_algorithm: Algorithm::Aes256Gcm,
-    };
+    let TestServices {
+        db,
+        services,
+        clock,
+    } = TestServices::new(backend).await?;
     Some(World {
         db,
         services,

@@ -9,14 +9,13 @@ use shengshi_app::registry::{
 };
 use shengshi_app::secrets::PlatformSecrets;
 use shengshi_app::sms::DemoOutbox;
-use shengshi_app::{SecurityLog, Services};
+use shengshi_app::Services;
 use shengshi_domain::phone::CodePurpose;
 use shengshi_domain::{
     Clock, FixedClock, PersonName, PhoneCode, PhoneNumber, ResidentIdNumber, SystemClock,
 };
-use shengshi_envelope::{Algorithm, KeyEncryptionKey, LocalKek};
 use shengshi_i18n::Lang;
-use shengshi_test_support::{tests_on_both_backends, Backend, TestDb};
+use shengshi_test_support::{tests_on_both_backends, Backend, TestDb, TestServices};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use time::Duration;
@@ -113,20 +112,15 @@ fn phone(n: u32) -> PhoneNumber {
 }
 
 async fn world(backend: Backend) -> Option<World> {
-    let db = TestDb::new(backend).await?;
-    let store = db.store().await;
-    let clock = FixedClock::at(SystemClock.now());
-    let kek: Arc<dyn KeyEncryptionKey> = Arc::new(LocalKek::create(&db.dir().join("kek")).unwrap());
-    let secrets = PlatformSecrets::load_or_create(store.as_ref(), kek.as_ref(), &clock)
-        .await
-        .unwrap();
-    let services = Services {
-        store: store.clone(),
-        clock: Arc::new(clock.clone()),
-        kek,
-        security_log: SecurityLog::start(store, Arc::new(clock.clone())),
-        envelope_algorithm: Algorithm::Aes256Gcm,
-    };
+    let TestServices {
+        db,
+        services,
+        clock,
+    } = TestServices::new(backend).await?;
+    let secrets =
+        PlatformSecrets::load_or_create(services.store.as_ref(), services.kek.as_ref(), &clock)
+            .await
+            .unwrap();
     let outbox = DemoOutbox::new(Arc::new(clock.clone()));
     Some(World {
         _db: db,

@@ -3,16 +3,14 @@
 //! the capabilities each role is given.
 
 use secrecy::{ExposeSecret, SecretString};
-use shengshi_app::secrets::PlatformSecrets;
 use shengshi_app::staff::capability::authorize;
 use shengshi_app::staff::{
     admin, supervisor, totp, Enrolled, LoginError, NewStaff, RefusalReason, StaffAccounts,
     StaffError, StaffMember,
 };
-use shengshi_app::{SecurityLog, Services};
-use shengshi_domain::{Clock, Department, FixedClock, Role, SecurityEventKind, SystemClock};
-use shengshi_envelope::{Algorithm, KeyEncryptionKey, LocalKek};
-use shengshi_test_support::{tests_on_both_backends, Backend, TestDb};
+use shengshi_app::Services;
+use shengshi_domain::{Clock, Department, FixedClock, Role, SecurityEventKind};
+use shengshi_test_support::{tests_on_both_backends, Backend, TestDb, TestServices};
 use std::sync::Arc;
 use time::Duration;
 
@@ -26,20 +24,13 @@ struct World {
 }
 
 async fn world(backend: Backend) -> Option<World> {
-    let db = TestDb::new(backend).await?;
-    let store = db.store().await;
-    let clock = FixedClock::at(SystemClock.now());
-    let kek: Arc<dyn KeyEncryptionKey> = Arc::new(LocalKek::create(&db.dir().join("kek")).unwrap());
-    let secrets = PlatformSecrets::load_or_create(store.as_ref(), kek.as_ref(), &clock)
-        .await
-        .unwrap();
-    let services = Services {
-        store: store.clone(),
-        clock: Arc::new(clock.clone()),
-        kek,
-        security_log: SecurityLog::start(store, Arc::new(clock.clone())),
-        envelope_algorithm: Algorithm::Aes256Gcm,
-    };
+    let test = TestServices::new(backend).await?;
+    let secrets = test.secrets().await;
+    let TestServices {
+        db,
+        services,
+        clock,
+    } = test;
     let staff = StaffAccounts::new(&services, Arc::new(secrets));
     Some(World {
         db,
