@@ -3,16 +3,14 @@
 //! document instead of dropping the connection.
 
 use axum::body::Body;
-use axum::extract::{DefaultBodyLimit, FromRequestParts, MatchedPath, Request};
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
 use axum::http::header::{
     CONTENT_SECURITY_POLICY, REFERRER_POLICY, X_CONTENT_TYPE_OPTIONS, X_FRAME_OPTIONS,
 };
-use axum::http::request::Parts;
 use axum::http::{HeaderName, HeaderValue};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::Router;
-use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::Instant;
 use tower_http::catch_panic::CatchPanicLayer;
@@ -72,26 +70,22 @@ async fn request_id(mut req: Request, next: Next) -> Response {
             .unwrap_or(HeaderValue::from_static("-")),
     };
     req.headers_mut().insert(REQUEST_ID, id.clone());
-    let mut response = next.run(req).await;
+    let scoped = id.to_str().unwrap_or("-").to_owned();
+    let mut response = CURRENT_REQUEST_ID.scope(scoped, next.run(req)).await;
     response.headers_mut().insert(REQUEST_ID, id);
     response
 }
 
-/// The request ID, for handlers that mention it (internal errors do).
-#[derive(Clone, Debug)]
-pub struct RequestId(pub String);
+tokio::task_local! {
+    /// The ID of the request this task is handling (set by [`request_id`]).
+    static CURRENT_REQUEST_ID: String;
+}
 
-impl<S: Send + Sync> FromRequestParts<S> for RequestId {
-    type Rejection = Infallible;
-
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        let id = parts
-            .headers
-            .get(&REQUEST_ID)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("-");
-        Ok(Self(id.to_owned()))
-    }
+/// The ID of the request being handled, or `-` outside a request.
+pub fn current_request_id() -> String {
+    CURRENT_REQUEST_ID
+        .try_with(Clone::clone)
+        .unwrap_or_else(|_| "-".to_owned())
 }
 
 async fn record_metrics(metrics: Arc<Metrics>, req: Request, next: Next) -> Response {
@@ -140,10 +134,50 @@ fn panic_to_problem(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
     // The panic message may hold internals: it goes to the log (via the panic
     // hook), never to the client.
     tracing::error!("a handler panicked");
+    let request_id = current_request_id();
     Problem::new(
         ProblemKind::Internal,
         shengshi_i18n::Lang::default(),
-        &[("request_id", "-")],
+        &[("request_id", &request_id)],
     )
     .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::routing::get;
+    use tower::ServiceExt;
+
+    async fn detail_and_id(router: Router, uri: &str) -> (String, String) {
+        let app = apply(router, Arc::new(Metrics::new()));
+        let response = app
+            .oneshot(Request::get(uri).body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        let id = response.headers()[&REQUEST_ID].to_str().unwrap().to_owned();
+        let body = axum::body::to_bytes(response.into_body(), 64 * 1024)
+            .await
+            .unwrap();
+        let problem: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        (problem["detail"].as_str().unwrap().to_owned(), id)
+    }
+
+    #[tokio::test]
+    async fn internal_errors_and_panics_quote_the_request_id_the_response_carries() {
+        let router = Router::new()
+            .route(
+                "/fails",
+                get(|| async { Problem::internal(shengshi_i18n::Lang::En, &"disk on fire") }),
+            )
+            .route("/panics", get(|| async { panic!("boom") as &'static str }));
+        for uri in ["/fails", "/panics"] {
+            let (detail, id) = detail_and_id(router.clone(), uri).await;
+            assert!(detail.contains(&id), "{uri}: {detail} should quote {id}");
+            assert!(
+                !detail.contains("disk on fire") && !detail.contains("boom"),
+                "no internals: {detail}"
+            );
+        }
+    }
 }

@@ -204,10 +204,12 @@ impl Problem {
         problem
     }
 
-    /// An unexpected failure: logged in full, answered with nothing but the request ID.
-    pub fn internal(lang: Lang, request_id: &str, error: &dyn std::fmt::Display) -> Self {
+    /// An unexpected failure: logged in full, answered with nothing but the
+    /// request ID (taken from the request being handled, so callers need not pass it).
+    pub fn internal(lang: Lang, error: &dyn std::fmt::Display) -> Self {
         tracing::error!(%error, "internal error");
-        Self::new(ProblemKind::Internal, lang, &[("request_id", request_id)])
+        let request_id = crate::middleware::current_request_id();
+        Self::new(ProblemKind::Internal, lang, &[("request_id", &request_id)])
     }
 }
 

@@ -154,7 +154,7 @@ fn grant_problem(lang: Lang, e: GrantError) -> Problem {
         GrantError::NoSuchGrantee => Problem::new(ProblemKind::NoSuchGrantee, lang, &[]),
         GrantError::Invalid(e) => mandate_problem(lang, &e),
         GrantError::AlreadyEnded => Problem::new(ProblemKind::AlreadyEnded, lang, &[]),
-        GrantError::Internal(e) => Problem::internal(lang, "-", &e),
+        GrantError::Internal(e) => Problem::internal(lang, &e),
     }
 }
 
@@ -182,7 +182,7 @@ pub async fn list(
             received: received.into_iter().map(dto).collect(),
         })
         .into_response(),
-        (Err(e), _) | (_, Err(e)) => Problem::internal(lang.lang, "-", &e).into_response(),
+        (Err(e), _) | (_, Err(e)) => Problem::internal(lang.lang, &e).into_response(),
     }
 }
 
@@ -285,7 +285,7 @@ pub async fn revoke(
         Err(RevokeError::NotFound) => {
             Problem::new(ProblemKind::MandateNotFound, lang, &[]).into_response()
         }
-        Err(RevokeError::Internal(e)) => Problem::internal(lang, "-", &e).into_response(),
+        Err(RevokeError::Internal(e)) => Problem::internal(lang, &e).into_response(),
     }
 }
 
@@ -309,6 +309,6 @@ pub async fn actions(
             actions: actions.into_iter().map(action_dto).collect(),
         })
         .into_response(),
-        Err(e) => Problem::internal(lang.lang, "-", &e).into_response(),
+        Err(e) => Problem::internal(lang.lang, &e).into_response(),
     }
 }

@@ -162,7 +162,7 @@ pub(crate) async fn send_code(
             tracing::warn!(error = %e, "the SMS gateway failed");
             unavailable(lang, "sms").into_response()
         }
-        Err(SendCodeError::Store(e)) => Problem::internal(lang, "-", &e).into_response(),
+        Err(SendCodeError::Store(e)) => Problem::internal(lang, &e).into_response(),
     }
 }
 
@@ -222,7 +222,7 @@ pub(crate) fn code_problem(lang: Lang, e: VerifyCodeError) -> Problem {
             &[("remaining", &remaining.to_string())],
         ),
         VerifyCodeError::Dead(_) => Problem::new(ProblemKind::CodeDead, lang, &[]),
-        VerifyCodeError::Store(e) => Problem::internal(lang, "-", &e),
+        VerifyCodeError::Store(e) => Problem::internal(lang, &e),
     }
 }
 
@@ -302,7 +302,7 @@ fn registration_problem(lang: Lang, e: RegistrationError) -> Problem {
         RegistrationError::CarrierNoRecord => ProblemKind::CarrierNoRecord,
         RegistrationError::RegistryUnavailable(_) => return unavailable(lang, "registry"),
         RegistrationError::CarrierUnavailable(_) => return unavailable(lang, "carrier"),
-        RegistrationError::Internal(e) => return Problem::internal(lang, "-", &e),
+        RegistrationError::Internal(e) => return Problem::internal(lang, &e),
     };
     Problem::new(kind, lang, &[])
 }

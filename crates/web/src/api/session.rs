@@ -132,13 +132,11 @@ pub async fn create(
                 return Problem::new(ProblemKind::NoAccount, lang, &[]).into_response()
             }
             Err(LoginError::Code(e)) => return code_problem(lang, e).into_response(),
-            Err(LoginError::Internal(e)) => {
-                return Problem::internal(lang, "-", &e).into_response()
-            }
+            Err(LoginError::Internal(e)) => return Problem::internal(lang, &e).into_response(),
         };
     let session = match login::authenticate(&state.services, &token).await {
         Ok(session) => session,
-        Err(e) => return Problem::internal(lang, "-", &e).into_response(),
+        Err(e) => return Problem::internal(lang, &e).into_response(),
     };
     let max_age = login::ABSOLUTE_TIMEOUT.whole_seconds();
     let expires_at = state
@@ -202,7 +200,7 @@ pub async fn delete_current(
     Authenticated(session): Authenticated,
 ) -> Response {
     if let Err(e) = login::logout(&state.services, &session).await {
-        return Problem::internal(lang.lang, "-", &e).into_response();
+        return Problem::internal(lang.lang, &e).into_response();
     }
     let mut response = StatusCode::NO_CONTENT.into_response();
     clear_cookie(&state, &mut response);
@@ -230,6 +228,6 @@ pub async fn revoke_all(
             clear_cookie(&state, &mut response);
             response
         }
-        Err(e) => Problem::internal(lang.lang, "-", &e).into_response(),
+        Err(e) => Problem::internal(lang.lang, &e).into_response(),
     }
 }

@@ -14,7 +14,6 @@ use std::net::IpAddr;
 use super::render;
 use crate::csrf;
 use crate::lang::{cookie, RequestLang};
-use crate::middleware::RequestId;
 use crate::problem::{Problem, ProblemKind};
 use crate::AppState;
 
@@ -104,10 +103,9 @@ pub fn flow_cookie(flow: &str, name: &str, value: &str, max_age_seconds: i64) ->
 pub fn respond(
     page: impl Template,
     lang: RequestLang,
-    request_id: &RequestId,
     csrf_cookie: Option<HeaderValue>,
 ) -> Response {
-    csrf::attach(render(page, lang, request_id), csrf_cookie)
+    csrf::attach(render(page, lang), csrf_cookie)
 }
 
 pub fn refused(lang: Lang) -> Response {
@@ -198,14 +196,12 @@ pub fn phone_step(
     state: &AppState,
     flow: &'static str,
     lang: RequestLang,
-    request_id: &RequestId,
     headers: &HeaderMap,
 ) -> Response {
     let (token, set) = csrf::form_token(headers);
     respond(
         phone_page(state, flow, lang.lang, token, Vec::new(), String::new()),
         lang,
-        request_id,
         set,
     )
 }
@@ -217,7 +213,6 @@ pub async fn submit_phone_step(
     flow: &'static str,
     peer: IpAddr,
     lang: RequestLang,
-    request_id: &RequestId,
     headers: &HeaderMap,
     form: PhoneForm,
 ) -> Response {
@@ -240,7 +235,6 @@ pub async fn submit_phone_step(
                 form.phone.clone(),
             ),
             lang,
-            request_id,
             None,
         )
     };
@@ -269,7 +263,7 @@ pub async fn submit_phone_step(
             "problem.dependency_unavailable.detail",
             &[("system", t(l, "system.sms"))],
         )),
-        Err(SendCodeError::Store(e)) => Problem::internal(l, &request_id.0, &e).into_response(),
+        Err(SendCodeError::Store(e)) => Problem::internal(l, &e).into_response(),
     }
 }
 
@@ -286,7 +280,6 @@ pub fn code_step(
     state: &AppState,
     flow: &'static str,
     lang: RequestLang,
-    request_id: &RequestId,
     csrf: (String, Option<HeaderValue>),
     phone: &PhoneNumber,
     error: Option<String>,
@@ -307,7 +300,7 @@ pub fn code_step(
         errors,
         masked_phone: phone.masked(),
     };
-    respond(page, lang, request_id, csrf.1)
+    respond(page, lang, csrf.1)
 }
 
 /// The message for a code that did not verify.

@@ -19,7 +19,6 @@ use super::forms::{
 use super::other;
 use crate::csrf;
 use crate::lang::RequestLang;
-use crate::middleware::RequestId;
 use crate::problem::Problem;
 use crate::session::{current, session_cookie};
 use crate::AppState;
@@ -27,36 +26,24 @@ use crate::AppState;
 pub async fn phone_form(
     State(state): State<AppState>,
     lang: RequestLang,
-    request_id: RequestId,
     headers: HeaderMap,
 ) -> Response {
-    phone_step(&state, "login", lang, &request_id, &headers)
+    phone_step(&state, "login", lang, &headers)
 }
 
 pub async fn phone_submit(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     lang: RequestLang,
-    request_id: RequestId,
     headers: HeaderMap,
     Form(form): Form<PhoneForm>,
 ) -> Response {
-    submit_phone_step(
-        &state,
-        "login",
-        peer.ip(),
-        lang,
-        &request_id,
-        &headers,
-        form,
-    )
-    .await
+    submit_phone_step(&state, "login", peer.ip(), lang, &headers, form).await
 }
 
 pub async fn code_form(
     State(state): State<AppState>,
     lang: RequestLang,
-    request_id: RequestId,
     headers: HeaderMap,
 ) -> Response {
     let Some(phone) = pending_phone(&state, "login", &headers) else {
@@ -66,7 +53,6 @@ pub async fn code_form(
         &state,
         "login",
         lang,
-        &request_id,
         csrf::form_token(&headers),
         &phone,
         None,
@@ -76,7 +62,6 @@ pub async fn code_form(
 pub async fn code_submit(
     State(state): State<AppState>,
     lang: RequestLang,
-    request_id: RequestId,
     headers: HeaderMap,
     Form(form): Form<CodeForm>,
 ) -> Response {
@@ -89,15 +74,7 @@ pub async fn code_submit(
     let l = lang.lang;
     let show = |message: String| {
         let csrf = (form.csrf.clone(), None);
-        code_step(
-            &state,
-            "login",
-            lang,
-            &request_id,
-            csrf,
-            &phone,
-            Some(message),
-        )
+        code_step(&state, "login", lang, csrf, &phone, Some(message))
     };
     let Some(code) = PhoneCode::parse(&form.code) else {
         return show(t(l, "field.code_format").to_owned());
@@ -116,9 +93,9 @@ pub async fn code_submit(
         Err(LoginError::NoAccount) => show(t(l, "login.no_account").to_owned()),
         Err(LoginError::Code(e)) => match code_error(l, &e) {
             Some(message) => show(message),
-            None => Problem::internal(l, &request_id.0, &e).into_response(),
+            None => Problem::internal(l, &e).into_response(),
         },
-        Err(LoginError::Internal(e)) => Problem::internal(l, &request_id.0, &e).into_response(),
+        Err(LoginError::Internal(e)) => Problem::internal(l, &e).into_response(),
     }
 }
 
@@ -141,7 +118,6 @@ page_helpers!(AccountPage);
 pub async fn account(
     State(state): State<AppState>,
     lang: RequestLang,
-    request_id: RequestId,
     headers: HeaderMap,
 ) -> Response {
     let Some(session) = current(&state, &headers).await else {
@@ -152,7 +128,7 @@ pub async fn account(
     let profile =
         match shengshi_app::registration::open_profile(&state.services, &session.account).await {
             Ok(profile) => profile,
-            Err(e) => return Problem::internal(l, &request_id.0, &e).into_response(),
+            Err(e) => return Problem::internal(l, &e).into_response(),
         };
     let today = state.services.clock.today();
     let masked =
@@ -178,7 +154,7 @@ pub async fn account(
         level: format!("L{}", level.number()),
         level_text: t(l, &format!("account.level_{}", level.number())),
     };
-    let mut response = respond(page, lang, &request_id, set);
+    let mut response = respond(page, lang, set);
     response.headers_mut().insert(
         axum::http::header::CACHE_CONTROL,
         HeaderValue::from_static("no-store"),
@@ -211,7 +187,7 @@ async fn end_sessions(
             login::logout(&state.services, &session).await
         };
         if let Err(e) = result {
-            return Problem::internal(lang.lang, "-", &e).into_response();
+            return Problem::internal(lang.lang, &e).into_response();
         }
     }
     let mut response = see_other("/", &[]);

@@ -15,7 +15,6 @@ use axum::Router;
 use shengshi_i18n::Lang;
 
 use crate::lang::{RequestLang, LANG_COOKIE};
-use crate::middleware::RequestId;
 use crate::problem::Problem;
 use crate::AppState;
 
@@ -71,17 +70,17 @@ fn other(lang: Lang) -> Lang {
     }
 }
 
-async fn home(State(state): State<AppState>, lang: RequestLang, request_id: RequestId) -> Response {
+async fn home(State(state): State<AppState>, lang: RequestLang) -> Response {
     let page = HomePage {
         lang: lang.lang,
         other_lang: other(lang.lang),
         demo: state.info.demo,
         version: state.info.version,
     };
-    render(page, lang, &request_id)
+    render(page, lang)
 }
 
-fn render(page: impl Template, lang: RequestLang, request_id: &RequestId) -> Response {
+fn render(page: impl Template, lang: RequestLang) -> Response {
     match page.render() {
         Ok(html) => {
             let mut response = Html(html).into_response();
@@ -97,7 +96,7 @@ fn render(page: impl Template, lang: RequestLang, request_id: &RequestId) -> Res
             }
             response
         }
-        Err(e) => Problem::internal(lang.lang, &request_id.0, &e).into_response(),
+        Err(e) => Problem::internal(lang.lang, &e).into_response(),
     }
 }
 
@@ -124,11 +123,7 @@ impl DemoSmsPage {
 
 /// The demo SMS outbox: where a newcomer reads the codes the demo "sends".
 /// It exists only in development; production has no outbox and answers 404.
-async fn demo_sms(
-    State(state): State<AppState>,
-    lang: RequestLang,
-    request_id: RequestId,
-) -> Response {
+async fn demo_sms(State(state): State<AppState>, lang: RequestLang) -> Response {
     let Some(outbox) = &state.outbox else {
         return crate::problem::Problem::new(
             crate::problem::ProblemKind::NotFound,
@@ -152,7 +147,7 @@ async fn demo_sms(
         demo: state.info.demo,
         entries,
     };
-    let mut response = render(page, lang, &request_id);
+    let mut response = render(page, lang);
     // Codes are secrets even in a demo: never cache this page.
     response
         .headers_mut()

@@ -21,7 +21,6 @@ use super::forms::{
 use super::other;
 use crate::csrf;
 use crate::lang::{cookie, RequestLang};
-use crate::middleware::RequestId;
 use crate::problem::Problem;
 use crate::AppState;
 
@@ -53,36 +52,24 @@ page_helpers!(DonePage);
 pub async fn phone_form(
     State(state): State<AppState>,
     lang: RequestLang,
-    request_id: RequestId,
     headers: HeaderMap,
 ) -> Response {
-    phone_step(&state, "register", lang, &request_id, &headers)
+    phone_step(&state, "register", lang, &headers)
 }
 
 pub async fn phone_submit(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     lang: RequestLang,
-    request_id: RequestId,
     headers: HeaderMap,
     Form(form): Form<PhoneForm>,
 ) -> Response {
-    submit_phone_step(
-        &state,
-        "register",
-        peer.ip(),
-        lang,
-        &request_id,
-        &headers,
-        form,
-    )
-    .await
+    submit_phone_step(&state, "register", peer.ip(), lang, &headers, form).await
 }
 
 pub async fn code_form(
     State(state): State<AppState>,
     lang: RequestLang,
-    request_id: RequestId,
     headers: HeaderMap,
 ) -> Response {
     let Some(phone) = pending_phone(&state, "register", &headers) else {
@@ -92,7 +79,6 @@ pub async fn code_form(
         &state,
         "register",
         lang,
-        &request_id,
         csrf::form_token(&headers),
         &phone,
         None,
@@ -102,7 +88,6 @@ pub async fn code_form(
 pub async fn code_submit(
     State(state): State<AppState>,
     lang: RequestLang,
-    request_id: RequestId,
     headers: HeaderMap,
     Form(form): Form<CodeForm>,
 ) -> Response {
@@ -115,15 +100,7 @@ pub async fn code_submit(
     let l = lang.lang;
     let show = |message: String| {
         let csrf = (form.csrf.clone(), None);
-        code_step(
-            &state,
-            "register",
-            lang,
-            &request_id,
-            csrf,
-            &phone,
-            Some(message),
-        )
+        code_step(&state, "register", lang, csrf, &phone, Some(message))
     };
     let Some(code) = PhoneCode::parse(&form.code) else {
         return show(t(l, "field.code_format").to_owned());
@@ -143,7 +120,7 @@ pub async fn code_submit(
         }
         Err(e) => match code_error(l, &e) {
             Some(message) => show(message),
-            None => Problem::internal(l, &request_id.0, &e).into_response(),
+            None => Problem::internal(l, &e).into_response(),
         },
     }
 }
@@ -156,7 +133,6 @@ fn proof(state: &AppState, headers: &HeaderMap) -> Option<VerifiedPhone> {
 pub async fn identity_form(
     State(state): State<AppState>,
     lang: RequestLang,
-    request_id: RequestId,
     headers: HeaderMap,
 ) -> Response {
     if proof(&state, &headers).is_none() {
@@ -172,7 +148,7 @@ pub async fn identity_form(
         name: String::new(),
         id_number: String::new(),
     };
-    respond(page, lang, &request_id, set)
+    respond(page, lang, set)
 }
 
 #[derive(Deserialize)]
@@ -188,7 +164,6 @@ pub struct IdentityForm {
 pub async fn identity_submit(
     State(state): State<AppState>,
     lang: RequestLang,
-    request_id: RequestId,
     headers: HeaderMap,
     Form(form): Form<IdentityForm>,
 ) -> Response {
@@ -209,7 +184,7 @@ pub async fn identity_submit(
             name: form.name.clone(),
             id_number: form.id_number.clone(),
         };
-        respond(page, lang, &request_id, None)
+        respond(page, lang, None)
     };
     let mut errors = Vec::new();
     let name = PersonName::parse(&form.name)
@@ -255,9 +230,7 @@ pub async fn identity_submit(
         Err(RegistrationError::PhoneProofExpired) => {
             see_other("/register", &[flow_cookie("register", PROOF_COOKIE, "", 0)])
         }
-        Err(RegistrationError::Internal(e)) => {
-            Problem::internal(l, &request_id.0, &e).into_response()
-        }
+        Err(RegistrationError::Internal(e)) => Problem::internal(l, &e).into_response(),
         Err(e) => {
             let unavailable = |system: &str| {
                 t_args(
@@ -282,16 +255,12 @@ pub async fn identity_submit(
     }
 }
 
-pub async fn done(
-    State(state): State<AppState>,
-    lang: RequestLang,
-    request_id: RequestId,
-) -> Response {
+pub async fn done(State(state): State<AppState>, lang: RequestLang) -> Response {
     let page = DonePage {
         lang: lang.lang,
         other_lang: other(lang.lang),
         demo: state.info.demo,
         errors: Vec::new(),
     };
-    respond(page, lang, &request_id, None)
+    respond(page, lang, None)
 }
