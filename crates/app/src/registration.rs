@@ -223,38 +223,16 @@ async fn check_and_create(
     }
 
     let id_mac = id_number_mac(secrets, id_number);
-    let subject = SubjectId::new();
-    let key_id = uuid::Uuid::now_v7();
-    let key = DataKey::generate(KeyRef(*key_id.as_bytes()), services.envelope_algorithm);
-    let profile = Profile {
-        name: name.as_str().to_owned(),
-        id_number: id_number.as_str().to_owned(),
-        phone: proof.phone.as_str().to_owned(),
+    let identity = Identity {
+        name,
+        id_number,
+        phone: &proof.phone,
     };
-    let profile_json = zeroize::Zeroizing::new(serde_json::to_vec(&profile).map_err(internal)?);
-    let account = StoredAccount {
-        id: AccountId::new(),
-        subject,
-        assurance_level: i64::from(AssuranceLevel::RealName.number()),
-        id_number_mac: Some(id_mac.clone()),
-        phone_mac: phone_codes::phone_mac(secrets, &proof.phone),
-        sealed_profile: key.seal(&profile_json, PROFILE_CONTEXT).into_bytes(),
-        status: shengshi_domain::account::AccountStatus::Active
-            .name()
-            .to_owned(),
-        created_at: now,
-        updated_at: now,
-    };
-    let stored_key = StoredDataKey {
-        subject,
-        key_id,
-        algorithm: key.algorithm().name().to_owned(),
-        kek_id: services.kek.id().to_owned(),
-        wrapped_key: Some(key.wrap(services.kek.as_ref()).await.map_err(internal)?),
-        created_at: now,
-        destroyed_at: None,
-    };
-
+    let (account, stored_key) =
+        new_account(services, secrets, identity, AssuranceLevel::RealName, None)
+            .await
+            .map_err(internal)?;
+    let subject = account.subject;
     match services.store.create_account(&account, &stored_key).await {
         Ok(()) => {
             services
@@ -307,6 +285,64 @@ async fn check_and_create(
         Err(e) => return Err(internal(e)),
     }
     Ok(Registered::CheckYourPhone)
+}
+
+/// Who an account is for, once checked.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Identity<'a> {
+    pub name: &'a PersonName,
+    pub id_number: &'a ResidentIdNumber,
+    pub phone: &'a PhoneNumber,
+}
+
+/// A new active account for this verified identity, with its own data key
+/// (wrapped by the KEK) sealing the profile. Nothing is written yet.
+pub(crate) async fn new_account(
+    services: &Services,
+    secrets: &PlatformSecrets,
+    identity: Identity<'_>,
+    level: AssuranceLevel,
+    in_person_verified_at: Option<Timestamp>,
+) -> Result<(StoredAccount, StoredDataKey), String> {
+    let now = services.clock.now();
+    let profile = Profile {
+        name: identity.name.as_str().to_owned(),
+        id_number: identity.id_number.as_str().to_owned(),
+        phone: identity.phone.as_str().to_owned(),
+    };
+    let subject = SubjectId::new();
+    let key_id = uuid::Uuid::now_v7();
+    let key = DataKey::generate(KeyRef(*key_id.as_bytes()), services.envelope_algorithm);
+    let profile_json =
+        zeroize::Zeroizing::new(serde_json::to_vec(&profile).map_err(|e| e.to_string())?);
+    let account = StoredAccount {
+        id: AccountId::new(),
+        subject,
+        assurance_level: i64::from(level.number()),
+        id_number_mac: Some(id_number_mac(secrets, identity.id_number)),
+        phone_mac: phone_codes::phone_mac(secrets, identity.phone),
+        sealed_profile: key.seal(&profile_json, PROFILE_CONTEXT).into_bytes(),
+        status: shengshi_domain::account::AccountStatus::Active
+            .name()
+            .to_owned(),
+        in_person_verified_at,
+        created_at: now,
+        updated_at: now,
+    };
+    let stored_key = StoredDataKey {
+        subject,
+        key_id,
+        algorithm: key.algorithm().name().to_owned(),
+        kek_id: services.kek.id().to_owned(),
+        wrapped_key: Some(
+            key.wrap(services.kek.as_ref())
+                .await
+                .map_err(|e| e.to_string())?,
+        ),
+        created_at: now,
+        destroyed_at: None,
+    };
+    Ok((account, stored_key))
 }
 
 /// Sends a notice; a failed notice is logged, not fatal: the account state is

@@ -6,15 +6,16 @@
 //! installation record last: a database whose import was interrupted has data
 //! but no installation, and start-up refuses it.
 //!
-//! One-time code challenges and the daily sending counters are not exported:
-//! they live minutes to a day, and an import into a new database starts them afresh.
+//! One-time code challenges, the daily sending counters, sessions and passkey
+//! ceremonies are not exported: they live minutes to a day, and an import into
+//! a new database starts them afresh.
 
 use serde::{Deserialize, Serialize};
 use shengshi_domain::mandate::{Mandate, MandateAction};
 use shengshi_domain::SecurityEvent;
 use shengshi_store::{
-    Installation, Store, StoreError, StoredAccount, StoredDataKey, StoredPlatformSecret,
-    StoredRegistryRecord, StoredStaff,
+    Installation, Store, StoreError, StoredAccount, StoredDataKey, StoredPasskey,
+    StoredPlatformSecret, StoredRegistryRecord, StoredStaff,
 };
 use std::io::{BufRead, Write};
 
@@ -48,6 +49,8 @@ enum Record {
     Registry(StoredRegistryRecord),
     /// A staff account (`"record":"staff"`): password hash and sealed TOTP secret as stored.
     Staff(StoredStaff),
+    /// A passkey of a resident or staff member, revoked or not.
+    Passkey(StoredPasskey),
     End {
         records: u64,
     },
@@ -171,6 +174,17 @@ pub async fn export(
             records += 1;
         }
     }
+    // Passkeys after the accounts and staff they belong to.
+    let mut after: Option<Vec<u8>> = None;
+    loop {
+        let page = store.passkeys(after.as_deref(), PAGE).await?;
+        let Some(last) = page.last() else { break };
+        after = Some(last.credential_id.clone());
+        for passkey in page {
+            write_line(out, &Record::Passkey(passkey))?;
+            records += 1;
+        }
+    }
     // Few and small (today: the key of the one-time-code MACs).
     for secret in store.platform_secrets().await? {
         write_line(out, &Record::PlatformSecret(secret))?;
@@ -232,6 +246,7 @@ pub async fn import(
     let mut mandate_actions = Vec::new();
     let mut registry = Vec::new();
     let mut staff = Vec::new();
+    let mut passkeys = Vec::new();
     let mut records = 0u64;
     let mut line = 1u64;
     loop {
@@ -254,6 +269,7 @@ pub async fn import(
             Record::MandateAction(a) => mandate_actions.push(a),
             Record::Registry(r) => registry.push(r),
             Record::Staff(member) => staff.push(member),
+            Record::Passkey(passkey) => passkeys.push(passkey),
             Record::End { records: expected } => {
                 if expected != records {
                     return Err(bad(
@@ -296,6 +312,10 @@ pub async fn import(
             store.insert_staff_many(&staff).await?;
             staff.clear();
         }
+        if passkeys.len() >= PAGE as usize {
+            store.insert_passkeys(&passkeys).await?;
+            passkeys.clear();
+        }
         if registry.len() >= PAGE as usize {
             // A registry record references its data key: write pending keys first.
             store.insert_data_keys(&keys).await?;
@@ -318,6 +338,7 @@ pub async fn import(
     store.insert_mandate_actions(&mandate_actions).await?;
     store.upsert_registry_records(&[], &registry).await?;
     store.insert_staff_many(&staff).await?;
+    store.insert_passkeys(&passkeys).await?;
     for secret in &secrets {
         store.insert_platform_secret(secret).await?;
     }

@@ -27,6 +27,17 @@ impl AssuranceLevel {
             _ => None,
         }
     }
+
+    /// The level the evidence supports: a real-name match makes L2; L3 needs
+    /// that plus an in-person check plus at least one passkey. Without a
+    /// real-name match the phone alone is L1, whatever else there is.
+    pub fn from_evidence(real_name: bool, in_person: bool, has_passkey: bool) -> Self {
+        match (real_name, in_person && has_passkey) {
+            (false, _) => Self::PhoneVerified,
+            (true, false) => Self::RealName,
+            (true, true) => Self::InPerson,
+        }
+    }
 }
 
 /// Where an account stands.
@@ -78,6 +89,14 @@ mod tests {
             );
         }
         assert_eq!(AssuranceLevel::from_number(0), None);
+        use AssuranceLevel::*;
+        assert_eq!(
+            AssuranceLevel::from_evidence(false, true, true),
+            PhoneVerified
+        );
+        assert_eq!(AssuranceLevel::from_evidence(true, false, true), RealName);
+        assert_eq!(AssuranceLevel::from_evidence(true, true, false), RealName);
+        assert_eq!(AssuranceLevel::from_evidence(true, true, true), InPerson);
         for status in [
             AccountStatus::Active,
             AccountStatus::Evicted,

@@ -87,6 +87,8 @@ impl std::fmt::Debug for PhoneNumber {
 pub enum CodePurpose {
     Register,
     Login,
+    /// Staff at a counter confirm that the phone is in the resident's hand.
+    CounterCheck,
 }
 
 impl CodePurpose {
@@ -94,6 +96,7 @@ impl CodePurpose {
         match self {
             Self::Register => "register",
             Self::Login => "login",
+            Self::CounterCheck => "counter_check",
         }
     }
 
@@ -101,6 +104,7 @@ impl CodePurpose {
         match name {
             "register" => Some(Self::Register),
             "login" => Some(Self::Login),
+            "counter_check" => Some(Self::CounterCheck),
             _ => None,
         }
     }

@@ -127,6 +127,44 @@ pub enum SecurityEventKind {
         staff: StaffId,
         until: String,
     },
+    /// A staff member logged out: `everywhere` ends every session they had,
+    /// `ended` counts the sessions that ended. (A login's start is
+    /// `staff_login_succeeded`.)
+    StaffLoggedOut {
+        staff: StaffId,
+        everywhere: bool,
+        ended: u64,
+    },
+    /// A passkey was registered; `owner` is `resident` or `staff`.
+    PasskeyAdded {
+        owner: String,
+        credential: String,
+    },
+    /// A passkey was removed by its owner, or revoked by an eviction.
+    PasskeyRevoked {
+        owner: String,
+        credential: String,
+    },
+    /// Staff compared the resident with their identity card at a counter.
+    CounterVerified {
+        account: AccountId,
+        staff: StaffId,
+    },
+    /// An account opened with someone else's identity was closed when the real
+    /// resident proved themselves at a counter; `replacement` is the resident's
+    /// own account. Its sessions and passkeys were revoked with it.
+    AccountEvicted {
+        account: AccountId,
+        replacement: AccountId,
+        staff: StaffId,
+    },
+    /// An account's assurance level changed (a passkey added or removed, or a
+    /// counter check completed).
+    AssuranceChanged {
+        account: AccountId,
+        from: u8,
+        to: u8,
+    },
 }
 
 impl SecurityEventKind {
@@ -156,6 +194,12 @@ impl SecurityEventKind {
             Self::StaffLoginSucceeded { .. } => "staff_login_succeeded",
             Self::StaffLoginFailed { .. } => "staff_login_failed",
             Self::StaffLockedOut { .. } => "staff_locked_out",
+            Self::StaffLoggedOut { .. } => "staff_logged_out",
+            Self::PasskeyAdded { .. } => "passkey_added",
+            Self::PasskeyRevoked { .. } => "passkey_revoked",
+            Self::CounterVerified { .. } => "counter_verified",
+            Self::AccountEvicted { .. } => "account_evicted",
+            Self::AssuranceChanged { .. } => "assurance_changed",
         }
     }
 }

@@ -125,6 +125,7 @@ pub fn choose(
     config: &Config,
     services: &Services,
     secrets: Arc<PlatformSecrets>,
+    relying_party: Arc<shengshi_app::passkeys::RelyingParty>,
     external: External,
 ) -> Adapters {
     let registry = external
@@ -156,6 +157,7 @@ pub fn choose(
             registry,
             carrier,
             limits: SendLimits::default(),
+            relying_party,
         },
         outbox,
     }

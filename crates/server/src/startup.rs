@@ -38,6 +38,11 @@ impl Application {
         config.check_production()?;
         let listener = bind(config).await?;
         let port = listener.local_addr()?.port();
+        // Browsers bind passkeys to the public origin's host: refuse one that
+        // cannot be a relying party before anything else starts.
+        let relying_party = Arc::new(shengshi_app::passkeys::RelyingParty::new(
+            &config.effective_public_origin(port),
+        )?);
 
         let store = open_store(config).await?;
         let status = store.schema_status().await?; // refuses a newer schema
@@ -109,7 +114,7 @@ impl Application {
         } else {
             None
         };
-        let adapters = crate::adapters::choose(config, &services, secrets, external);
+        let adapters = crate::adapters::choose(config, &services, secrets, relying_party, external);
         services
             .security_log
             .record(

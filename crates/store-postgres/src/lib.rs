@@ -19,9 +19,11 @@ use std::time::Duration;
 use uuid::Uuid;
 
 mod mandates;
+mod passkeys;
 mod registry;
 mod sessions;
 mod staff;
+mod staff_sessions;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
@@ -137,7 +139,7 @@ impl AdminStore for PostgresStore {
     async fn is_empty(&self) -> Result<bool, StoreError> {
         let rows: i64 = sqlx::query_scalar(
             "SELECT (SELECT count(*) FROM installation) + (SELECT count(*) FROM security_events) \
-             + (SELECT count(*) FROM data_keys) + (SELECT count(*) FROM platform_secrets) + (SELECT count(*) FROM accounts) + (SELECT count(*) FROM staff)",
+             + (SELECT count(*) FROM data_keys) + (SELECT count(*) FROM platform_secrets) + (SELECT count(*) FROM accounts) + (SELECT count(*) FROM staff) + (SELECT count(*) FROM passkeys)",
         )
         .fetch_one(&self.pool)
         .await
@@ -562,8 +564,8 @@ impl PhoneChallengeStore for PostgresStore {
     }
 }
 
-const ACCOUNT_COLUMNS: &str =
-    "id, subject_id, assurance_level, id_number_mac, phone_mac, sealed_profile, status, created_at, updated_at";
+const ACCOUNT_COLUMNS: &str = "id, subject_id, assurance_level, id_number_mac, phone_mac, \
+     sealed_profile, status, in_person_verified_at, created_at, updated_at";
 
 fn account_from_row(r: sqlx::postgres::PgRow) -> Result<StoredAccount, StoreError> {
     Ok(StoredAccount {
@@ -574,23 +576,49 @@ fn account_from_row(r: sqlx::postgres::PgRow) -> Result<StoredAccount, StoreErro
         phone_mac: r.try_get("phone_mac").map_err(db)?,
         sealed_profile: r.try_get("sealed_profile").map_err(db)?,
         status: r.try_get("status").map_err(db)?,
+        in_person_verified_at: r
+            .try_get::<Option<i64>, _>("in_person_verified_at")
+            .map_err(db)?
+            .map(timestamp)
+            .transpose()?,
         created_at: timestamp(r.try_get("created_at").map_err(db)?)?,
         updated_at: timestamp(r.try_get("updated_at").map_err(db)?)?,
     })
+}
+
+/// The SMALLINT the level is stored as.
+fn level_column(level: i64) -> Result<i16, StoreError> {
+    i16::try_from(level)
+        .map_err(|_| StoreError::Corrupt(format!("assurance level {level} out of range")))
+}
+
+async fn insert_data_key(
+    tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
+    key: &StoredDataKey,
+) -> Result<(), StoreError> {
+    sqlx::query(&format!(
+        "INSERT INTO data_keys ({DATA_KEY_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7)"
+    ))
+    .bind(key.subject.as_uuid())
+    .bind(key.key_id)
+    .bind(&key.algorithm)
+    .bind(&key.kek_id)
+    .bind(&key.wrapped_key)
+    .bind(key.created_at.unix_millis())
+    .bind(key.destroyed_at.map(|t| t.unix_millis()))
+    .execute(&mut **tx)
+    .await
+    .map_err(db)?;
+    Ok(())
 }
 
 async fn insert_account(
     tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
     a: &StoredAccount,
 ) -> Result<(), StoreError> {
-    let level = i16::try_from(a.assurance_level).map_err(|_| {
-        StoreError::Corrupt(format!(
-            "assurance level {} out of range",
-            a.assurance_level
-        ))
-    })?;
+    let level = level_column(a.assurance_level)?;
     sqlx::query(&format!(
-        "INSERT INTO accounts ({ACCOUNT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+        "INSERT INTO accounts ({ACCOUNT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
     ))
     .bind(a.id.as_uuid())
     .bind(a.subject.as_uuid())
@@ -599,6 +627,7 @@ async fn insert_account(
     .bind(&a.phone_mac)
     .bind(&a.sealed_profile)
     .bind(&a.status)
+    .bind(a.in_person_verified_at.map(|t| t.unix_millis()))
     .bind(a.created_at.unix_millis())
     .bind(a.updated_at.unix_millis())
     .execute(&mut **tx)
@@ -615,19 +644,7 @@ impl AccountStore for PostgresStore {
         key: &StoredDataKey,
     ) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await.map_err(db)?;
-        sqlx::query(&format!(
-            "INSERT INTO data_keys ({DATA_KEY_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7)"
-        ))
-        .bind(key.subject.as_uuid())
-        .bind(key.key_id)
-        .bind(&key.algorithm)
-        .bind(&key.kek_id)
-        .bind(&key.wrapped_key)
-        .bind(key.created_at.unix_millis())
-        .bind(key.destroyed_at.map(|t| t.unix_millis()))
-        .execute(&mut *tx)
-        .await
-        .map_err(db)?;
+        insert_data_key(&mut tx, key).await?;
         insert_account(&mut tx, account).await?;
         tx.commit().await.map_err(db)
     }
@@ -699,6 +716,89 @@ impl AccountStore for PostgresStore {
         for account in accounts {
             insert_account(&mut tx, account).await?;
         }
+        tx.commit().await.map_err(db)
+    }
+
+    async fn record_in_person_check(
+        &self,
+        account: AccountId,
+        at: Timestamp,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.pool.begin().await.map_err(db)?;
+        let done = sqlx::query(
+            "UPDATE accounts SET in_person_verified_at = $1, updated_at = $1 \
+             WHERE id = $2 AND status = 'active'",
+        )
+        .bind(at.unix_millis())
+        .bind(account.as_uuid())
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?;
+        tx.commit().await.map_err(db)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn set_assurance_level(
+        &self,
+        account: AccountId,
+        level: i64,
+        at: Timestamp,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await.map_err(db)?;
+        sqlx::query(
+            "UPDATE accounts SET assurance_level = $1, updated_at = $2 \
+             WHERE id = $3 AND status = 'active'",
+        )
+        .bind(level_column(level)?)
+        .bind(at.unix_millis())
+        .bind(account.as_uuid())
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?;
+        tx.commit().await.map_err(db)
+    }
+
+    async fn evict_and_replace(
+        &self,
+        squatter: AccountId,
+        replacement: &StoredAccount,
+        key: &StoredDataKey,
+        at: Timestamp,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await.map_err(db)?;
+        let evicted = sqlx::query(
+            "UPDATE accounts SET status = 'evicted', updated_at = $1 \
+             WHERE id = $2 AND status = 'active'",
+        )
+        .bind(at.unix_millis())
+        .bind(squatter.as_uuid())
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?;
+        if evicted.rows_affected() != 1 {
+            return Err(StoreError::Conflict(format!(
+                "account {squatter} is no longer active"
+            )));
+        }
+        sqlx::query(
+            "UPDATE sessions SET revoked_at = $1 WHERE account_id = $2 AND revoked_at IS NULL",
+        )
+        .bind(at.unix_millis())
+        .bind(squatter.as_uuid())
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?;
+        sqlx::query(
+            "UPDATE passkeys SET revoked_at = $1 \
+             WHERE owner_kind = 'resident' AND owner_id = $2 AND revoked_at IS NULL",
+        )
+        .bind(at.unix_millis())
+        .bind(squatter.as_uuid())
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?;
+        insert_data_key(&mut tx, key).await?;
+        insert_account(&mut tx, replacement).await?;
         tx.commit().await.map_err(db)
     }
 }

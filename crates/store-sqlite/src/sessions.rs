@@ -7,7 +7,8 @@ use sqlx::Row;
 
 use crate::{db, timestamp, SqliteStore};
 
-const COLUMNS: &str = "token_hash, account_id, created_at, last_seen_at, expires_at, revoked_at";
+const COLUMNS: &str =
+    "token_hash, account_id, created_at, last_seen_at, expires_at, revoked_at, device";
 
 fn from_row(r: sqlx::sqlite::SqliteRow) -> Result<StoredSession, StoreError> {
     Ok(StoredSession {
@@ -21,6 +22,7 @@ fn from_row(r: sqlx::sqlite::SqliteRow) -> Result<StoredSession, StoreError> {
             .map_err(db)?
             .map(timestamp)
             .transpose()?,
+        device: r.try_get("device").map_err(db)?,
     })
 }
 
@@ -29,7 +31,7 @@ impl SessionStore for SqliteStore {
     async fn create_session(&self, s: &StoredSession) -> Result<(), StoreError> {
         let mut tx = self.write.begin_with("BEGIN IMMEDIATE").await.map_err(db)?;
         sqlx::query(&format!(
-            "INSERT INTO sessions ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6)"
+            "INSERT INTO sessions ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7)"
         ))
         .bind(&s.token_hash)
         .bind(s.account.as_uuid())
@@ -37,6 +39,7 @@ impl SessionStore for SqliteStore {
         .bind(s.last_seen_at.unix_millis())
         .bind(s.expires_at.unix_millis())
         .bind(s.revoked_at.map(|t| t.unix_millis()))
+        .bind(s.device.as_deref())
         .execute(&mut *tx)
         .await
         .map_err(db)?;
@@ -75,6 +78,48 @@ impl SessionStore for SqliteStore {
         )
         .bind(at.unix_millis())
         .bind(token_hash)
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?;
+        tx.commit().await.map_err(db)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn live_sessions(
+        &self,
+        account: AccountId,
+        now: Timestamp,
+        idle_cutoff: Timestamp,
+    ) -> Result<Vec<StoredSession>, StoreError> {
+        sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM sessions WHERE account_id = $1 AND revoked_at IS NULL \
+             AND expires_at > $2 AND last_seen_at > $3 ORDER BY created_at DESC, token_hash"
+        ))
+        .bind(account.as_uuid())
+        .bind(now.unix_millis())
+        .bind(idle_cutoff.unix_millis())
+        .fetch_all(&self.read)
+        .await
+        .map_err(db)?
+        .into_iter()
+        .map(from_row)
+        .collect()
+    }
+
+    async fn revoke_account_session(
+        &self,
+        account: AccountId,
+        token_hash: &[u8],
+        at: Timestamp,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.write.begin_with("BEGIN IMMEDIATE").await.map_err(db)?;
+        let done = sqlx::query(
+            "UPDATE sessions SET revoked_at = $1 \
+             WHERE token_hash = $2 AND account_id = $3 AND revoked_at IS NULL",
+        )
+        .bind(at.unix_millis())
+        .bind(token_hash)
+        .bind(account.as_uuid())
         .execute(&mut *tx)
         .await
         .map_err(db)?;

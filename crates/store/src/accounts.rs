@@ -26,6 +26,10 @@ pub struct StoredAccount {
     pub sealed_profile: Vec<u8>,
     /// `active`, `evicted` or `closed`.
     pub status: String,
+    /// When staff last compared the resident with their identity card at a
+    /// counter (part of L3). Absent in exports made before it existed.
+    #[serde(default, with = "crate::millis_opt")]
+    pub in_person_verified_at: Option<Timestamp>,
     #[serde(with = "shengshi_domain::security::millis")]
     pub created_at: Timestamp,
     #[serde(with = "shengshi_domain::security::millis")]
@@ -61,4 +65,29 @@ pub trait AccountStore: Send + Sync {
     ) -> Result<Vec<StoredAccount>, StoreError>;
     /// Inserts accounts as they are (import). Their data keys must already exist.
     async fn insert_accounts(&self, accounts: &[StoredAccount]) -> Result<(), StoreError>;
+    /// Records an in-person check of an active account; `false` if the account
+    /// is not active.
+    async fn record_in_person_check(
+        &self,
+        account: AccountId,
+        at: Timestamp,
+    ) -> Result<bool, StoreError>;
+    /// Sets an active account's assurance level (1, 2 or 3).
+    async fn set_assurance_level(
+        &self,
+        account: AccountId,
+        level: i64,
+        at: Timestamp,
+    ) -> Result<(), StoreError>;
+    /// In one transaction: evicts the active account `squatter` (status
+    /// `evicted`, every session and passkey revoked) and opens `replacement`
+    /// with its data key. [`StoreError::Conflict`] (and nothing written) when
+    /// `squatter` is no longer active or the ID number is taken again.
+    async fn evict_and_replace(
+        &self,
+        squatter: AccountId,
+        replacement: &StoredAccount,
+        key: &StoredDataKey,
+        at: Timestamp,
+    ) -> Result<(), StoreError>;
 }

@@ -9,15 +9,19 @@ use shengshi_domain::{InstallationId, SecurityEvent, SubjectId, Timestamp};
 mod accounts;
 mod error;
 mod mandates;
+mod passkeys;
 mod registry;
 mod sessions;
 mod staff;
+mod staff_sessions;
 pub use accounts::{AccountStore, StoredAccount};
 pub use error::StoreError;
 pub use mandates::{ActionRefused, MandateStore, Revocation};
+pub use passkeys::{CeremonyPurpose, PasskeyOwner, PasskeyStore, StoredCeremony, StoredPasskey};
 pub use registry::{RegistryCount, RegistryStore, StoredRegistryRecord};
 pub use sessions::{SessionStore, StoredSession};
 pub use staff::{StaffFailure, StaffStore, StoredStaff};
+pub use staff_sessions::{StaffSessionStore, StoredStaffSession};
 
 /// Which database a store talks to; picked once, at start-up, from the URL.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -269,6 +273,8 @@ pub trait Store:
     + MandateStore
     + StaffStore
     + SessionStore
+    + StaffSessionStore
+    + PasskeyStore
 {
 }
 impl<T> Store for T where
@@ -283,6 +289,8 @@ impl<T> Store for T where
         + MandateStore
         + StaffStore
         + SessionStore
+        + StaffSessionStore
+        + PasskeyStore
 {
 }
 

@@ -14,6 +14,9 @@ pub struct StoredSession {
     pub last_seen_at: Timestamp,
     pub expires_at: Timestamp,
     pub revoked_at: Option<Timestamp>,
+    /// A short description of the browser and system ("Chrome on Android"),
+    /// derived from the User-Agent at login; never the raw header.
+    pub device: Option<String>,
 }
 
 #[async_trait]
@@ -24,6 +27,22 @@ pub trait SessionStore: Send + Sync {
     async fn touch_session(&self, token_hash: &[u8], at: Timestamp) -> Result<(), StoreError>;
     /// Ends one session; `false` if it was already ended or unknown.
     async fn revoke_session(&self, token_hash: &[u8], at: Timestamp) -> Result<bool, StoreError>;
+    /// The account's live sessions: not revoked, not past `expires_at` at `now`,
+    /// and seen after `idle_cutoff`; newest first.
+    async fn live_sessions(
+        &self,
+        account: AccountId,
+        now: Timestamp,
+        idle_cutoff: Timestamp,
+    ) -> Result<Vec<StoredSession>, StoreError>;
+    /// Ends one session only if it belongs to `account`; `false` if it does not,
+    /// is unknown, or was already ended.
+    async fn revoke_account_session(
+        &self,
+        account: AccountId,
+        token_hash: &[u8],
+        at: Timestamp,
+    ) -> Result<bool, StoreError>;
     /// Ends every live session of an account ("log out everywhere"); returns how many.
     async fn revoke_account_sessions(
         &self,

@@ -13,6 +13,12 @@ use shengshi_store::Store;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+mod authenticator;
+mod counting;
+pub mod staff;
+pub use authenticator::{TestAuthenticator, TestCredential};
+pub use counting::CountingStore;
+
 pub const DEFAULT_POSTGRES_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
 
 pub fn postgres_url() -> String {
@@ -333,6 +339,12 @@ pub async fn try_spawn_app_with(db: TestDb, options: AppOptions) -> Result<TestA
 }
 
 impl TestApp {
+    /// The origin browsers use (the platform's public origin): `localhost`,
+    /// not the IP address tests connect to, because WebAuthn refuses IPs.
+    pub fn browser_origin(&self) -> String {
+        self.origin.replacen("127.0.0.1", "localhost", 1)
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.origin)
     }

@@ -60,6 +60,7 @@ impl World {
             phone_mac: uuid::Uuid::now_v7().as_bytes().to_vec(),
             sealed_profile: key.seal(b"{}", b"account.profile").into_bytes(),
             status: "active".into(),
+            in_person_verified_at: None,
             created_at: now,
             updated_at: now,
         };

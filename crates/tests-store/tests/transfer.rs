@@ -59,6 +59,7 @@ async fn populate(
         phone_mac: vec![2; 32],
         sealed_profile: key.seal(b"{}", b"account.profile").into_bytes(),
         status: "active".into(),
+        in_person_verified_at: Some(now),
         created_at: now,
         updated_at: now,
     };
@@ -96,6 +97,38 @@ async fn populate(
         })
         .await
         .unwrap();
+    // Passkeys: the resident's (one revoked) and a staff member's.
+    for (n, owner, revoked) in [
+        (
+            1u8,
+            shengshi_store::PasskeyOwner::Resident(account.id),
+            None,
+        ),
+        (
+            2,
+            shengshi_store::PasskeyOwner::Resident(account.id),
+            Some(now),
+        ),
+        (
+            3,
+            shengshi_store::PasskeyOwner::Staff(shengshi_domain::StaffId::new()),
+            None,
+        ),
+    ] {
+        services
+            .store
+            .insert_passkey(&shengshi_store::StoredPasskey {
+                credential_id: vec![n; 16],
+                owner,
+                label: format!("key {n}"),
+                passkey: format!("{{\"n\":{n}}}"),
+                created_at: now,
+                last_used_at: Some(now),
+                revoked_at: revoked,
+            })
+            .await
+            .unwrap();
+    }
     log.record(
         Actor::Anonymous,
         SecurityEventKind::LoginFailed {
@@ -139,6 +172,12 @@ async fn an_installation_moves_from_sqlite_to_postgres_and_back_unchanged() {
         original.contains(r#"{"record":"staff","#),
         "staff are exported"
     );
+    assert_eq!(
+        original.matches(r#"{"record":"passkey","#).count(),
+        3,
+        "passkeys are exported, revoked ones too"
+    );
+    assert!(original.contains(r#""in_person_verified_at":"#));
 
     let target = pg.store().await;
     let report = import(target.as_ref(), &mut original.as_bytes())

@@ -11,6 +11,7 @@ mod ops;
 mod pages;
 pub mod problem;
 mod session;
+mod staff_session;
 
 use axum::Router;
 use shengshi_app::Services;
@@ -40,6 +41,8 @@ pub struct IdentityDeps {
     pub registry: Arc<dyn shengshi_app::registry::PopulationRegistry>,
     pub carrier: Arc<dyn shengshi_app::carrier::CarrierCheck>,
     pub limits: shengshi_app::phone_codes::SendLimits,
+    /// This platform as a WebAuthn relying party (passkeys).
+    pub relying_party: Arc<shengshi_app::passkeys::RelyingParty>,
 }
 
 /// Shared state of every handler.

@@ -65,6 +65,33 @@ pub enum ProblemKind {
     NoSuchGrantee,
     AlreadyEnded,
     MandateNotFound,
+    // Acting under a mandate: one type per `MandateRefusal`, and the grantee's
+    // own "no such mandate" (the grantor's `mandate-not-found` says "you gave").
+    MandateUnknown,
+    NotGrantee,
+    ServiceNotCovered,
+    MandateNotYetValid,
+    MandateExpired,
+    MandateRevoked,
+    /// The resident has no live session with this handle.
+    SessionNotFound,
+    /// A staff login was refused; never says which of username, password or code was wrong.
+    StaffLoginRefused,
+    /// Too many failed staff logins: refused until the lockout ends (`Retry-After`).
+    StaffLockedOut,
+    // Passkeys: one type per `PasskeyError`, and one refusal for every failed
+    // passkey login (it never says why).
+    CeremonyUnknown,
+    PasskeyRejected,
+    PasskeyAlreadyRegistered,
+    PasskeyTooMany,
+    PasskeyLabel,
+    PasskeyNotFound,
+    PasskeyLoginRefused,
+    /// The staff member's role or department does not allow this operation.
+    StaffForbidden,
+    /// At a counter: an account on another phone holds the identity.
+    OtherAccountExists,
 }
 
 impl ProblemKind {
@@ -106,6 +133,24 @@ impl ProblemKind {
             Self::NoSuchGrantee => "no-such-grantee",
             Self::AlreadyEnded => "already-ended",
             Self::MandateNotFound => "mandate-not-found",
+            Self::MandateUnknown => "mandate-unknown",
+            Self::NotGrantee => "not-grantee",
+            Self::ServiceNotCovered => "service-not-covered",
+            Self::MandateNotYetValid => "mandate-not-yet-valid",
+            Self::MandateExpired => "mandate-expired",
+            Self::MandateRevoked => "mandate-revoked",
+            Self::SessionNotFound => "session-not-found",
+            Self::StaffLoginRefused => "staff-login-refused",
+            Self::StaffLockedOut => "staff-locked-out",
+            Self::CeremonyUnknown => "ceremony-unknown",
+            Self::PasskeyRejected => "passkey-rejected",
+            Self::PasskeyAlreadyRegistered => "passkey-already-registered",
+            Self::PasskeyTooMany => "passkey-too-many",
+            Self::PasskeyLabel => "passkey-label",
+            Self::PasskeyNotFound => "passkey-not-found",
+            Self::PasskeyLoginRefused => "passkey-login-refused",
+            Self::StaffForbidden => "staff-forbidden",
+            Self::OtherAccountExists => "other-account-exists",
         }
     }
 
@@ -124,9 +169,27 @@ impl ProblemKind {
             Self::NotReady | Self::DependencyUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
             Self::CodeTooSoon | Self::CodeCapReached => StatusCode::TOO_MANY_REQUESTS,
-            Self::ProofInvalid | Self::Unauthenticated => StatusCode::UNAUTHORIZED,
+            Self::ProofInvalid | Self::Unauthenticated | Self::StaffLoginRefused => {
+                StatusCode::UNAUTHORIZED
+            }
+            Self::StaffLockedOut => StatusCode::TOO_MANY_REQUESTS,
+            Self::PasskeyLoginRefused => StatusCode::UNAUTHORIZED,
+            Self::StaffForbidden => StatusCode::FORBIDDEN,
+            Self::PasskeyNotFound => StatusCode::NOT_FOUND,
+            Self::PasskeyAlreadyRegistered | Self::OtherAccountExists => StatusCode::CONFLICT,
+            Self::CeremonyUnknown
+            | Self::PasskeyRejected
+            | Self::PasskeyTooMany
+            | Self::PasskeyLabel => StatusCode::UNPROCESSABLE_ENTITY,
             Self::CrossSite | Self::GrantorNotActive => StatusCode::FORBIDDEN,
-            Self::MandateNotFound => StatusCode::NOT_FOUND,
+            Self::MandateNotFound | Self::MandateUnknown | Self::SessionNotFound => {
+                StatusCode::NOT_FOUND
+            }
+            Self::NotGrantee
+            | Self::ServiceNotCovered
+            | Self::MandateNotYetValid
+            | Self::MandateExpired
+            | Self::MandateRevoked => StatusCode::FORBIDDEN,
             Self::Validation
             | Self::NoCode
             | Self::CodeWrong

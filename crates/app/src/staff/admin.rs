@@ -14,7 +14,9 @@ pub async fn add_staff(
     accounts.add(Actor::Staff { id: cap.staff() }, new).await
 }
 
-/// Disables an account: it can no longer log in. Idempotent.
+/// Disables an account: it can no longer log in, and every session it has
+/// ends (authentication also refuses a disabled member, so a session that
+/// slips past the revocation still opens nothing). Idempotent.
 pub async fn disable_staff(
     cap: &AdminCap,
     accounts: &StaffAccounts,
@@ -23,6 +25,10 @@ pub async fn disable_staff(
     if !accounts.store.set_staff_disabled(id, true).await? {
         return Err(StaffError::NotFound);
     }
+    accounts
+        .store
+        .revoke_all_staff_sessions(id, accounts.clock.now())
+        .await?;
     accounts
         .log
         .record(

@@ -114,6 +114,13 @@ capability!(
     /// Manages staff accounts (any department); no casework.
     AdminCap
 );
+capability!(
+    /// Compares a resident with their identity card at a counter, which raises
+    /// their account towards L3 and evicts a squatter. Only clerks and
+    /// supervisors of the public security bureau (the 户政 counters that issue
+    /// the cards) hold it.
+    IdentityCheckCap
+);
 
 /// Everything one staff member may do. A field is `None` when the role does
 /// not grant that capability.
@@ -124,6 +131,7 @@ pub struct Capabilities {
     pub supervisor: Option<SupervisorCap>,
     pub auditor: Option<AuditorCap>,
     pub admin: Option<AdminCap>,
+    pub identity_check: Option<IdentityCheckCap>,
 }
 
 impl Capabilities {
@@ -149,6 +157,11 @@ pub fn authorize(member: &StaffMember) -> Capabilities {
         }
         Role::Auditor => caps.auditor = Some(AuditorCap::mint(member)),
         Role::Administrator => caps.admin = Some(AdminCap::mint(member)),
+    }
+    if member.department() == Department::PublicSecurity
+        && matches!(member.role(), Role::Clerk | Role::Supervisor)
+    {
+        caps.identity_check = Some(IdentityCheckCap::mint(member));
     }
     caps
 }
@@ -192,6 +205,21 @@ mod tests {
         assert!(admin.admin.is_some());
         assert!(admin.clerk.is_none() && admin.reviewer.is_none());
         assert!(admin.supervisor.is_none() && admin.auditor.is_none());
+    }
+
+    #[test]
+    fn only_public_security_clerks_and_supervisors_check_identities_at_counters() {
+        let in_department = |department, role| {
+            let mut m = member(role);
+            m.department = department;
+            authorize(&m).identity_check
+        };
+        assert!(in_department(Department::PublicSecurity, Role::Clerk).is_some());
+        assert!(in_department(Department::PublicSecurity, Role::Supervisor).is_some());
+        assert!(in_department(Department::PublicSecurity, Role::Reviewer).is_none());
+        assert!(in_department(Department::PublicSecurity, Role::Administrator).is_none());
+        assert!(in_department(Department::CivilAffairs, Role::Clerk).is_none());
+        assert!(in_department(Department::Tax, Role::Supervisor).is_none());
     }
 
     #[test]

@@ -4,6 +4,7 @@
 pub mod admin;
 pub mod capability;
 pub mod password;
+pub mod session;
 pub mod supervisor;
 pub mod totp;
 

@@ -1,15 +1,16 @@
 //! Mandates (亲友代办) over the JSON API: the mandates a resident gave and
 //! was given, granting one, revoking one (its grantor only), and every action
-//! taken under the mandates a resident gave.
+//! taken under the mandates a resident gave; the grantee acts under a mandate.
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::{Deserialize, Serialize};
-use shengshi_app::mandates::{self, GrantError, GrantRequest, MandateView, RevokeError};
+use shengshi_app::mandates::{self, ActError, GrantError, GrantRequest, MandateView, RevokeError};
 use shengshi_domain::mandate::{
-    MandateAction, MandateError, Relationship, ServiceSet, MAX_SERVICES,
+    ActionCode, MandateAction, MandateError, MandateRefusal, Relationship, ServiceCode, ServiceSet,
+    MAX_SERVICES,
 };
 use shengshi_domain::{AccountId, MandateId, Timestamp};
 use shengshi_i18n::Lang;
@@ -74,6 +75,22 @@ pub struct MandateActionDto {
     pub service: String,
     pub action: String,
     pub at: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct ActRequest {
+    /// The service you act in, one the mandate names (e.g. `social_security.pension`).
+    #[schema(example = "social_security.pension")]
+    pub service: String,
+    /// What you did (e.g. `social_security.pension.certified_alive`).
+    #[schema(example = "social_security.pension.certified_alive")]
+    pub action: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ReceivedMandateList {
+    /// The mandates given to you, newest first.
+    pub received: Vec<MandateDto>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -310,5 +327,93 @@ pub async fn actions(
         })
         .into_response(),
         Err(e) => Problem::internal(lang.lang, &e).into_response(),
+    }
+}
+
+/// The mandates given to you, newest first.
+#[utoipa::path(
+    get,
+    path = "/api/v1/mandates/received",
+    tag = "mandates",
+    responses(
+        (status = 200, body = ReceivedMandateList),
+        (status = 401, description = "No live session", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn received(
+    State(state): State<AppState>,
+    lang: RequestLang,
+    Authenticated(session): Authenticated,
+) -> Response {
+    match mandates::list_for_grantee(&state.services, session.account.id).await {
+        Ok(received) => Json(ReceivedMandateList {
+            received: received.into_iter().map(dto).collect(),
+        })
+        .into_response(),
+        Err(e) => Problem::internal(lang.lang, &e).into_response(),
+    }
+}
+
+fn act_problem(lang: Lang, e: ActError, service: &ServiceCode) -> Problem {
+    match e {
+        ActError::NoSuchMandate => Problem::new(ProblemKind::MandateUnknown, lang, &[]),
+        ActError::Refused(refusal) => {
+            let kind = match refusal {
+                MandateRefusal::NotGrantee => ProblemKind::NotGrantee,
+                MandateRefusal::ServiceNotCovered => ProblemKind::ServiceNotCovered,
+                MandateRefusal::NotYetValid => ProblemKind::MandateNotYetValid,
+                MandateRefusal::Expired => ProblemKind::MandateExpired,
+                MandateRefusal::Revoked => ProblemKind::MandateRevoked,
+            };
+            Problem::new(kind, lang, &[("service", service.as_str())])
+        }
+        ActError::Internal(e) => Problem::internal(lang, &e),
+    }
+}
+
+/// Act for the grantor under a mandate given to you: the action is recorded
+/// (and shown to the grantor) only if the mandate allows it at that moment.
+#[utoipa::path(
+    post,
+    path = "/api/v1/mandates/{id}/actions",
+    tag = "mandates",
+    params(("id" = String, Path, description = "A mandate given to you")),
+    request_body = ActRequest,
+    responses(
+        (status = 201, body = MandateActionDto, description = "Recorded"),
+        (status = 401, description = "No live session", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The mandate was not given to you, does not cover the service, has not started, has expired or was revoked; nothing was recorded", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such mandate", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid service or action code", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn act(
+    State(state): State<AppState>,
+    lang: RequestLang,
+    Authenticated(session): Authenticated,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<ActRequest>,
+) -> Response {
+    let lang = lang.lang;
+    let Ok(id) = id.parse::<MandateId>() else {
+        return Problem::new(ProblemKind::MandateUnknown, lang, &[]).into_response();
+    };
+    let service = ServiceCode::parse(body.service.trim());
+    let action = ActionCode::parse(body.action.trim());
+    let (service, action) = match (service, action) {
+        (Ok(service), Ok(action)) => (service, action),
+        (Err(e), _) | (_, Err(e)) => return mandate_problem(lang, &e).into_response(),
+    };
+    let result = mandates::act_under_mandate(
+        &state.services,
+        id,
+        session.account.id,
+        service.clone(),
+        action,
+    )
+    .await;
+    match result {
+        Ok(recorded) => (StatusCode::CREATED, Json(action_dto(recorded))).into_response(),
+        Err(e) => act_problem(lang, e, &service).into_response(),
     }
 }

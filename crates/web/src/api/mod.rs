@@ -1,8 +1,11 @@
 //! The JSON API under /api/v1, and its OpenAPI 3.1 description.
 
+pub mod counter;
 pub mod mandates;
+pub mod passkeys;
 pub mod registration;
 pub mod session;
+pub mod staff;
 
 use axum::extract::State;
 use axum::routing::{delete, get, post};
@@ -35,10 +38,25 @@ use crate::AppState;
         session::me,
         session::delete_current,
         session::revoke_all,
+        session::list,
+        session::delete,
         mandates::list,
         mandates::grant,
         mandates::revoke,
         mandates::actions,
+        mandates::received,
+        mandates::act,
+        staff::create,
+        staff::me,
+        staff::delete_current,
+        passkeys::begin_registration,
+        passkeys::finish_registration,
+        passkeys::list,
+        passkeys::remove,
+        passkeys::begin_login,
+        passkeys::login,
+        counter::send,
+        counter::complete,
     ),
     components(schemas(
         Problem,
@@ -54,11 +72,24 @@ use crate::AppState;
         session::SessionCreated,
         session::Me,
         session::SessionsRevoked,
+        session::SessionDto,
+        session::SessionList,
         mandates::GrantMandateRequest,
         mandates::MandateDto,
         mandates::MandateList,
         mandates::MandateActionDto,
         mandates::MandateActionList,
+        mandates::ActRequest,
+        mandates::ReceivedMandateList,
+        staff::StaffLoginRequest,
+        staff::StaffMe,
+        passkeys::CeremonyStarted,
+        passkeys::NewPasskey,
+        passkeys::PasskeyLogin,
+        passkeys::PasskeyDto,
+        passkeys::PasskeyList,
+        counter::CounterCheckRequest,
+        counter::CounterCheckDone,
     )),
     tags(
         (name = "platform", description = "Facts about this installation"),
@@ -66,6 +97,8 @@ use crate::AppState;
         (name = "registration", description = "Opening a real-name account: phone code, phone proof, registry and carrier checks"),
         (name = "mandates", description = "亲友代办: letting a family member or guardian act for you, revocably, with every action recorded"),
         (name = "sessions", description = "SMS-code login and the `sid` session cookie: who is signed in, logging out here or everywhere"),
+        (name = "passkeys", description = "Passkeys (WebAuthn): registering them on a signed-in account, and logging in with one without naming the account first"),
+        (name = "staff", description = "Staff login (username, password and authenticator code) and the `staff_sid` session cookie: who is signed in, their department, role and capabilities"),
     )
 )]
 pub struct ApiDoc;
@@ -88,15 +121,40 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/api/v1/registrations", post(registration::register))
         .route("/api/v1/login/codes", post(session::request_code))
-        .route("/api/v1/sessions", post(session::create))
+        .route("/api/v1/sessions", get(session::list).post(session::create))
+        .route("/api/v1/sessions/{handle}", delete(session::delete))
         .route("/api/v1/sessions/current", delete(session::delete_current))
         .route("/api/v1/sessions/revoke-all", post(session::revoke_all))
         .route("/api/v1/me", get(session::me))
+        .route(
+            "/api/v1/passkeys",
+            get(passkeys::list).post(passkeys::finish_registration),
+        )
+        .route(
+            "/api/v1/passkeys/registrations",
+            post(passkeys::begin_registration),
+        )
+        .route("/api/v1/passkeys/{id}", delete(passkeys::remove))
+        .route(
+            "/api/v1/passkeys/login-challenges",
+            post(passkeys::begin_login),
+        )
+        .route("/api/v1/sessions/passkey", post(passkeys::login))
+        .route("/api/v1/staff/counter-checks", post(counter::complete))
+        .route("/api/v1/staff/counter-checks/codes", post(counter::send))
+        .route("/api/v1/staff/sessions", post(staff::create))
+        .route(
+            "/api/v1/staff/sessions/current",
+            delete(staff::delete_current),
+        )
+        .route("/api/v1/staff/me", get(staff::me))
         .route(
             "/api/v1/mandates",
             get(mandates::list).post(mandates::grant),
         )
         .route("/api/v1/mandates/actions", get(mandates::actions))
+        .route("/api/v1/mandates/received", get(mandates::received))
+        .route("/api/v1/mandates/{id}/actions", post(mandates::act))
         .route("/api/v1/mandates/{id}", delete(mandates::revoke))
         .merge(SwaggerUi::new("/api/docs").url("/api/openapi.json", ApiDoc::openapi()))
 }

@@ -86,7 +86,7 @@ pub(crate) fn parse_phone(
         .ok()
 }
 
-fn unavailable(lang: Lang, system: &str) -> Problem {
+pub(crate) fn unavailable(lang: Lang, system: &str) -> Problem {
     Problem::new(
         ProblemKind::DependencyUnavailable,
         lang,

@@ -1,15 +1,15 @@
 //! Logging in over the JSON API: ask for a login code, open a session (the
-//! `sid` cookie, exactly as the login page sets it), see who is signed in, and
-//! end this session or all of them.
+//! `sid` cookie, exactly as the login page sets it), see who is signed in, list
+//! the account's live sessions, and end one of them, this one, or all of them.
 
-use axum::extract::{ConnectInfo, FromRequestParts, State};
-use axum::http::header::{HeaderValue, SET_COOKIE};
+use axum::extract::{ConnectInfo, FromRequestParts, Path, State};
+use axum::http::header::{HeaderValue, SET_COOKIE, USER_AGENT};
 use axum::http::request::Parts;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::{Deserialize, Serialize};
-use shengshi_app::login::{self, LoginError};
+use shengshi_app::login::{self, Device, EndSessionError, LoginError, SessionSummary};
 use shengshi_domain::phone::CodePurpose;
 use shengshi_domain::PhoneCode;
 use std::net::SocketAddr;
@@ -76,6 +76,34 @@ pub struct SessionsRevoked {
     pub revoked: u64,
 }
 
+/// One of your live sessions.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SessionDto {
+    /// Names the session in `DELETE /api/v1/sessions/{handle}`; not a credential.
+    pub handle: String,
+    /// Browser and system, e.g. `Chrome on Android`, when they were recognised at login.
+    #[schema(example = "Chrome on Android")]
+    pub device: Option<String>,
+    /// When you logged in (RFC 3339, UTC).
+    pub created_at: String,
+    /// Activity is recorded at most once a minute.
+    pub last_seen_at: String,
+    /// True for the session this request came with.
+    pub is_current: bool,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SessionList {
+    /// Your live sessions (not ended, not expired), newest first.
+    pub sessions: Vec<SessionDto>,
+}
+
+/// The device a login comes from, as a short description; never the raw header.
+pub(crate) fn device(headers: &HeaderMap) -> Option<Device> {
+    let user_agent = headers.get(USER_AGENT)?.to_str().ok()?;
+    Device::from_user_agent(user_agent)
+}
+
 /// Ask for a login code by SMS. The answer is the same whether or not an
 /// account uses the number.
 #[utoipa::path(
@@ -112,6 +140,7 @@ pub async fn request_code(
 pub async fn create(
     State(state): State<AppState>,
     lang: RequestLang,
+    headers: HeaderMap,
     ApiJson(body): ApiJson<LoginRequest>,
 ) -> Response {
     let lang = lang.lang;
@@ -124,8 +153,10 @@ pub async fn create(
     let (Some(phone), Some(code)) = (phone, code) else {
         return Problem::validation(lang, errors).into_response();
     };
+    let secrets = &state.identity.secrets;
     let (token, account_id) =
-        match login::login_with_code(&state.services, &state.identity.secrets, &phone, &code).await
+        match login::login_with_code(&state.services, secrets, &phone, &code, device(&headers))
+            .await
         {
             Ok(opened) => opened,
             Err(LoginError::NoAccount) => {
@@ -229,5 +260,72 @@ pub async fn revoke_all(
             response
         }
         Err(e) => Problem::internal(lang.lang, &e).into_response(),
+    }
+}
+
+fn session_dto(s: SessionSummary) -> SessionDto {
+    SessionDto {
+        handle: s.handle.as_str().to_owned(),
+        device: s.device,
+        created_at: s.created_at.to_rfc3339(),
+        last_seen_at: s.last_seen_at.to_rfc3339(),
+        is_current: s.is_current,
+    }
+}
+
+/// Your live sessions, so you can spot one you do not recognise and end it.
+#[utoipa::path(
+    get,
+    path = "/api/v1/sessions",
+    tag = "sessions",
+    responses(
+        (status = 200, body = SessionList),
+        (status = 401, description = "No live session", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn list(
+    State(state): State<AppState>,
+    lang: RequestLang,
+    Authenticated(session): Authenticated,
+) -> Response {
+    match login::live_sessions(&state.services, &session).await {
+        Ok(sessions) => Json(SessionList {
+            sessions: sessions.into_iter().map(session_dto).collect(),
+        })
+        .into_response(),
+        Err(e) => Problem::internal(lang.lang, &e).into_response(),
+    }
+}
+
+/// End one of your sessions (on another device, or this one: then the cookie is cleared).
+#[utoipa::path(
+    delete,
+    path = "/api/v1/sessions/{handle}",
+    tag = "sessions",
+    params(("handle" = String, Path, description = "The session's handle from `GET /api/v1/sessions`")),
+    responses(
+        (status = 204, description = "Ended"),
+        (status = 401, description = "No live session", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "You have no live session with this handle", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn delete(
+    State(state): State<AppState>,
+    lang: RequestLang,
+    Authenticated(session): Authenticated,
+    Path(handle): Path<String>,
+) -> Response {
+    match login::end_session(&state.services, &session, &handle).await {
+        Ok(was_current) => {
+            let mut response = StatusCode::NO_CONTENT.into_response();
+            if was_current {
+                clear_cookie(&state, &mut response);
+            }
+            response
+        }
+        Err(EndSessionError::NotFound) => {
+            Problem::new(ProblemKind::SessionNotFound, lang.lang, &[]).into_response()
+        }
+        Err(EndSessionError::Store(e)) => Problem::internal(lang.lang, &e).into_response(),
     }
 }

@@ -8,8 +8,10 @@ use axum::response::{IntoResponse, Response};
 use axum::Form;
 use serde::Deserialize;
 use shengshi_app::login::{self, LoginError};
+use shengshi_app::passkeys;
 use shengshi_domain::{AssuranceLevel, PersonName, PhoneCode, PhoneNumber, ResidentIdNumber};
 use shengshi_i18n::{t, Lang};
+use shengshi_store::PasskeyOwner;
 use std::net::SocketAddr;
 
 use super::forms::{
@@ -79,7 +81,9 @@ pub async fn code_submit(
     let Some(code) = PhoneCode::parse(&form.code) else {
         return show(t(l, "field.code_format").to_owned());
     };
-    match login::login_with_code(&state.services, &state.identity.secrets, &phone, &code).await {
+    let device = crate::api::session::device(&headers);
+    let secrets = &state.identity.secrets;
+    match login::login_with_code(&state.services, secrets, &phone, &code, device).await {
         Ok((token, _)) => {
             let max_age = login::ABSOLUTE_TIMEOUT.whole_seconds();
             see_other(
@@ -112,8 +116,18 @@ struct AccountPage {
     phone: String,
     level: String,
     level_text: &'static str,
+    /// What the resident still needs for L3, if anything.
+    level_hint: &'static str,
+    passkeys: Vec<PasskeyRow>,
 }
 page_helpers!(AccountPage);
+
+struct PasskeyRow {
+    id: String,
+    label: String,
+    created: String,
+    last_used: Option<String>,
+}
 
 pub async fn account(
     State(state): State<AppState>,
@@ -135,6 +149,17 @@ pub async fn account(
         |text: &str, f: fn(&str) -> Option<String>| f(text).unwrap_or_else(|| "—".to_owned());
     let level = AssuranceLevel::from_number(session.account.assurance_level)
         .unwrap_or(AssuranceLevel::PhoneVerified);
+    let owner = PasskeyOwner::Resident(session.account.id);
+    let passkeys = match passkeys::list(&state.services, owner).await {
+        Ok(list) => list,
+        Err(e) => return Problem::internal(l, &e).into_response(),
+    };
+    let level_hint = match (level, session.account.in_person_verified_at) {
+        (AssuranceLevel::RealName, Some(_)) => t(l, "passkey.level_hint_counter"),
+        (AssuranceLevel::RealName, None) => t(l, "passkey.level_hint_passkey"),
+        _ => "",
+    };
+    let date = |at: shengshi_domain::Timestamp| at.civil_date().to_string();
     let (token, set) = csrf::form_token(&headers);
     let page = AccountPage {
         lang: l,
@@ -153,6 +178,16 @@ pub async fn account(
         }),
         level: format!("L{}", level.number()),
         level_text: t(l, &format!("account.level_{}", level.number())),
+        level_hint,
+        passkeys: passkeys
+            .into_iter()
+            .map(|p| PasskeyRow {
+                id: p.id,
+                label: p.label,
+                created: date(p.created_at),
+                last_used: p.last_used_at.map(date),
+            })
+            .collect(),
     };
     let mut response = respond(page, lang, set);
     response.headers_mut().insert(
@@ -160,6 +195,36 @@ pub async fn account(
         HeaderValue::from_static("no-store"),
     );
     response
+}
+
+#[derive(Deserialize)]
+pub struct RemovePasskeyForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    id: String,
+}
+
+/// Removes one of the signed-in resident's passkeys (a plain form: no
+/// JavaScript needed to remove one).
+pub async fn remove_passkey(
+    State(state): State<AppState>,
+    lang: RequestLang,
+    headers: HeaderMap,
+    Form(form): Form<RemovePasskeyForm>,
+) -> Response {
+    if !csrf::form_token_matches(&headers, &form.csrf) {
+        return refused(lang.lang);
+    }
+    let Some(session) = current(&state, &headers).await else {
+        return see_other("/login", &[]);
+    };
+    let owner = PasskeyOwner::Resident(session.account.id);
+    match passkeys::remove(&state.services, owner, &form.id).await {
+        // Already gone (a second click) ends on the same page.
+        Ok(()) | Err(passkeys::PasskeyError::NotFound) => see_other("/account", &[]),
+        Err(e) => Problem::internal(lang.lang, &e).into_response(),
+    }
 }
 
 #[derive(Deserialize)]

@@ -4,6 +4,8 @@
 mod forms;
 mod login;
 mod register;
+mod sessions;
+mod staff;
 
 use askama::Template;
 use axum::extract::State;
@@ -23,6 +25,7 @@ pub fn routes() -> Router<AppState> {
         .route("/", get(home))
         .route("/static/app.css", get(stylesheet))
         .route("/static/favicon.svg", get(favicon))
+        .route("/static/passkeys.js", get(passkeys_script))
         .route("/favicon.ico", get(favicon))
         .route("/demo/sms", get(demo_sms))
         .route(
@@ -44,8 +47,17 @@ pub fn routes() -> Router<AppState> {
             get(login::code_form).post(login::code_submit),
         )
         .route("/account", get(login::account))
+        .route("/account/passkeys/remove", post(login::remove_passkey))
+        .route("/account/sessions", get(sessions::list))
+        .route("/account/sessions/end", post(sessions::end))
         .route("/logout", post(login::logout))
         .route("/logout/everywhere", post(login::logout_everywhere))
+        .route("/staff", get(staff::console))
+        .route(
+            "/staff/login",
+            get(staff::login_form).post(staff::login_submit),
+        )
+        .route("/staff/logout", post(staff::logout))
 }
 
 #[derive(Template)]
@@ -162,6 +174,17 @@ async fn favicon() -> Response {
             (CACHE_CONTROL, "public, max-age=86400"),
         ],
         include_str!("../../static/favicon.svg"),
+    )
+        .into_response()
+}
+
+async fn passkeys_script() -> Response {
+    (
+        [
+            (CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        include_str!("../../static/passkeys.js"),
     )
         .into_response()
 }

@@ -1,0 +1,204 @@
+//! A store that counts: it wraps any store and records the name of every
+//! method called, in order, so a test can require two code paths to make the
+//! same calls (the same database work, hence the same cost), e.g. a login
+//! for a phone number with an account and one without.
+//!
+//! Each storage trait is delegated by one `counted!` block listing its
+//! methods. When a trait gains a method, or `Store` gains a supertrait, the
+//! compiler points here: copy the new signatures into the matching block (or
+//! a new one) — the macro writes the counting and the delegation.
+
+use async_trait::async_trait;
+use shengshi_domain::mandate::{Mandate, MandateAction};
+use shengshi_domain::{
+    AccountId, MandateActionId, MandateId, SecurityEvent, StaffId, SubjectId, Timestamp,
+};
+use shengshi_store::*;
+use std::sync::{Arc, Mutex};
+
+/// Wraps a store; every call is recorded by method name, then delegated.
+#[derive(Debug)]
+pub struct CountingStore {
+    inner: Arc<dyn Store>,
+    calls: Mutex<Vec<&'static str>>,
+}
+
+impl CountingStore {
+    pub fn new(inner: Arc<dyn Store>) -> Self {
+        Self {
+            inner,
+            calls: Mutex::new(Vec::new()),
+        }
+    }
+
+    fn count(&self, method: &'static str) {
+        self.calls
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .push(method);
+    }
+
+    /// The methods called since the last `take_calls`, in order; starts afresh.
+    pub fn take_calls(&self) -> Vec<&'static str> {
+        std::mem::take(
+            &mut *self
+                .calls
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner()),
+        )
+    }
+}
+
+/// Implements `$trait` for [`CountingStore`]: each method records its name and
+/// calls the wrapped store's method of the same name with the same arguments.
+macro_rules! counted {
+    ($trait:ident { $(async fn $name:ident(&self $(, $arg:ident: $ty:ty)* $(,)?) -> $ret:ty;)* }) => {
+        #[async_trait]
+        impl $trait for CountingStore {
+            $(
+                async fn $name(&self $(, $arg: $ty)*) -> $ret {
+                    self.count(stringify!($name));
+                    $trait::$name(&*self.inner $(, $arg)*).await
+                }
+            )*
+        }
+    };
+}
+
+// Hand-written: two methods are not async, and `close` returns nothing.
+#[async_trait]
+impl AdminStore for CountingStore {
+    fn backend(&self) -> Backend {
+        self.inner.backend()
+    }
+    fn pool_stats(&self) -> PoolStats {
+        self.inner.pool_stats()
+    }
+    async fn ping(&self) -> Result<(), StoreError> {
+        self.count("ping");
+        self.inner.ping().await
+    }
+    async fn schema_status(&self) -> Result<SchemaStatus, StoreError> {
+        self.count("schema_status");
+        self.inner.schema_status().await
+    }
+    async fn migrate(&self) -> Result<SchemaStatus, StoreError> {
+        self.count("migrate");
+        self.inner.migrate().await
+    }
+    async fn is_empty(&self) -> Result<bool, StoreError> {
+        self.count("is_empty");
+        self.inner.is_empty().await
+    }
+    async fn close(&self) {
+        self.count("close");
+        self.inner.close().await
+    }
+}
+
+counted!(InstallationStore {
+    async fn installation(&self) -> Result<Option<Installation>, StoreError>;
+    async fn create_installation(&self, installation: &Installation) -> Result<(), StoreError>;
+    async fn set_kek(&self, kek_id: &str, kek_check: &[u8]) -> Result<(), StoreError>;
+});
+
+counted!(SecurityEventStore {
+    async fn append_security_events(&self, events: &[SecurityEvent]) -> Result<(), StoreError>;
+    async fn security_events(&self, after_seq: i64, limit: u32) -> Result<Vec<LoggedSecurityEvent>, StoreError>;
+});
+
+counted!(DataKeyStore {
+    async fn insert_data_keys(&self, keys: &[StoredDataKey]) -> Result<(), StoreError>;
+    async fn data_key(&self, subject: SubjectId) -> Result<Option<StoredDataKey>, StoreError>;
+    async fn data_keys(&self, after: Option<SubjectId>, limit: u32) -> Result<Vec<StoredDataKey>, StoreError>;
+    async fn rewrap_data_key(&self, subject: SubjectId, kek_id: &str, wrapped_key: &[u8]) -> Result<bool, StoreError>;
+    async fn destroy_data_key(&self, subject: SubjectId, at: Timestamp) -> Result<bool, StoreError>;
+});
+
+counted!(PlatformSecretStore {
+    async fn insert_platform_secret(&self, secret: &StoredPlatformSecret) -> Result<StoredPlatformSecret, StoreError>;
+    async fn platform_secrets(&self) -> Result<Vec<StoredPlatformSecret>, StoreError>;
+    async fn rewrap_platform_secret(&self, name: &str, kek_id: &str, wrapped: &[u8]) -> Result<(), StoreError>;
+});
+
+counted!(PhoneChallengeStore {
+    async fn create_phone_challenge(&self, challenge: &StoredPhoneChallenge, caps: &[SendCap], not_since: Timestamp) -> Result<(), ChallengeRefused>;
+    async fn latest_phone_challenge(&self, purpose: &str, phone_mac: &[u8]) -> Result<Option<StoredPhoneChallenge>, StoreError>;
+    async fn take_phone_attempt(&self, id: uuid::Uuid, max: u32) -> Result<Option<u32>, StoreError>;
+    async fn consume_phone_challenge(&self, id: uuid::Uuid, at: Timestamp) -> Result<bool, StoreError>;
+});
+
+counted!(AccountStore {
+    async fn create_account(&self, account: &StoredAccount, key: &StoredDataKey) -> Result<(), StoreError>;
+    async fn account(&self, id: AccountId) -> Result<Option<StoredAccount>, StoreError>;
+    async fn active_account_by_id_number(&self, id_number_mac: &[u8]) -> Result<Option<StoredAccount>, StoreError>;
+    async fn active_accounts_by_phone(&self, phone_mac: &[u8]) -> Result<Vec<StoredAccount>, StoreError>;
+    async fn accounts(&self, after: Option<AccountId>, limit: u32) -> Result<Vec<StoredAccount>, StoreError>;
+    async fn insert_accounts(&self, accounts: &[StoredAccount]) -> Result<(), StoreError>;
+    async fn record_in_person_check(&self, account: AccountId, at: Timestamp) -> Result<bool, StoreError>;
+    async fn set_assurance_level(&self, account: AccountId, level: i64, at: Timestamp) -> Result<(), StoreError>;
+    async fn evict_and_replace(&self, squatter: AccountId, replacement: &StoredAccount, key: &StoredDataKey, at: Timestamp) -> Result<(), StoreError>;
+});
+
+counted!(RegistryStore {
+    async fn upsert_registry_records(&self, new_keys: &[StoredDataKey], records: &[StoredRegistryRecord]) -> Result<(), StoreError>;
+    async fn registry_record(&self, id_number_mac: &[u8]) -> Result<Option<StoredRegistryRecord>, StoreError>;
+    async fn count_registry_records(&self) -> Result<RegistryCount, StoreError>;
+    async fn registry_records(&self, after: Option<uuid::Uuid>, limit: u32) -> Result<Vec<StoredRegistryRecord>, StoreError>;
+});
+
+counted!(MandateStore {
+    async fn insert_mandate(&self, mandate: &Mandate) -> Result<(), StoreError>;
+    async fn mandate(&self, id: MandateId) -> Result<Option<Mandate>, StoreError>;
+    async fn mandates_by_grantor(&self, grantor: AccountId) -> Result<Vec<Mandate>, StoreError>;
+    async fn mandates_by_grantee(&self, grantee: AccountId) -> Result<Vec<Mandate>, StoreError>;
+    async fn revoke_mandate(&self, id: MandateId, grantor: AccountId, at: Timestamp) -> Result<Revocation, StoreError>;
+    async fn record_mandate_action(&self, action: &MandateAction) -> Result<(), ActionRefused>;
+    async fn mandate_actions_for_grantor(&self, grantor: AccountId) -> Result<Vec<MandateAction>, StoreError>;
+    async fn mandates(&self, after: Option<MandateId>, limit: u32) -> Result<Vec<Mandate>, StoreError>;
+    async fn mandate_actions(&self, after: Option<MandateActionId>, limit: u32) -> Result<Vec<MandateAction>, StoreError>;
+    async fn insert_mandates(&self, mandates: &[Mandate]) -> Result<(), StoreError>;
+    async fn insert_mandate_actions(&self, actions: &[MandateAction]) -> Result<(), StoreError>;
+});
+
+counted!(StaffStore {
+    async fn insert_staff(&self, staff: &StoredStaff) -> Result<(), StoreError>;
+    async fn staff(&self, id: StaffId) -> Result<Option<StoredStaff>, StoreError>;
+    async fn staff_by_username(&self, username: &str) -> Result<Option<StoredStaff>, StoreError>;
+    async fn staff_in_department(&self, department: &str) -> Result<Vec<StoredStaff>, StoreError>;
+    async fn set_staff_disabled(&self, id: StaffId, disabled: bool) -> Result<bool, StoreError>;
+    async fn record_staff_failure(&self, id: StaffId, at: Timestamp, window_start: Timestamp, max: u32, lock_until: Timestamp) -> Result<StaffFailure, StoreError>;
+    async fn record_staff_success(&self, id: StaffId, step: i64) -> Result<bool, StoreError>;
+    async fn staff_page(&self, after: Option<StaffId>, limit: u32) -> Result<Vec<StoredStaff>, StoreError>;
+    async fn insert_staff_many(&self, staff: &[StoredStaff]) -> Result<(), StoreError>;
+});
+
+counted!(SessionStore {
+    async fn create_session(&self, session: &StoredSession) -> Result<(), StoreError>;
+    async fn session(&self, token_hash: &[u8]) -> Result<Option<StoredSession>, StoreError>;
+    async fn touch_session(&self, token_hash: &[u8], at: Timestamp) -> Result<(), StoreError>;
+    async fn revoke_session(&self, token_hash: &[u8], at: Timestamp) -> Result<bool, StoreError>;
+    async fn live_sessions(&self, account: AccountId, now: Timestamp, idle_cutoff: Timestamp) -> Result<Vec<StoredSession>, StoreError>;
+    async fn revoke_account_session(&self, account: AccountId, token_hash: &[u8], at: Timestamp) -> Result<bool, StoreError>;
+    async fn revoke_account_sessions(&self, account: AccountId, at: Timestamp) -> Result<u64, StoreError>;
+});
+
+counted!(StaffSessionStore {
+    async fn create_staff_session(&self, session: &StoredStaffSession) -> Result<(), StoreError>;
+    async fn staff_session(&self, token_hash: &[u8]) -> Result<Option<StoredStaffSession>, StoreError>;
+    async fn touch_staff_session(&self, token_hash: &[u8], at: Timestamp) -> Result<(), StoreError>;
+    async fn revoke_staff_session(&self, token_hash: &[u8], at: Timestamp) -> Result<bool, StoreError>;
+    async fn revoke_all_staff_sessions(&self, staff: StaffId, at: Timestamp) -> Result<u64, StoreError>;
+});
+
+counted!(PasskeyStore {
+    async fn insert_passkey(&self, passkey: &StoredPasskey) -> Result<(), StoreError>;
+    async fn live_passkey(&self, credential_id: &[u8]) -> Result<Option<StoredPasskey>, StoreError>;
+    async fn owner_passkeys(&self, owner: PasskeyOwner) -> Result<Vec<StoredPasskey>, StoreError>;
+    async fn record_passkey_use(&self, credential_id: &[u8], passkey: &str, at: Timestamp) -> Result<bool, StoreError>;
+    async fn revoke_passkey(&self, owner: PasskeyOwner, credential_id: &[u8], at: Timestamp) -> Result<bool, StoreError>;
+    async fn passkeys(&self, after: Option<&[u8]>, limit: u32) -> Result<Vec<StoredPasskey>, StoreError>;
+    async fn insert_passkeys(&self, passkeys: &[StoredPasskey]) -> Result<(), StoreError>;
+    async fn create_ceremony(&self, ceremony: &StoredCeremony, now: Timestamp) -> Result<(), StoreError>;
+    async fn take_ceremony(&self, id_hash: &[u8], purpose: CeremonyPurpose, now: Timestamp) -> Result<Option<StoredCeremony>, StoreError>;
+});

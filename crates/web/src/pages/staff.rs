@@ -1,0 +1,235 @@
+//! The staff console: login with username, password and authenticator code,
+//! the console home, and logging out. Server-rendered, no script.
+
+use askama::Template;
+use axum::extract::State;
+use axum::http::header::{HeaderValue, CACHE_CONTROL};
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
+use axum::Form;
+use secrecy::SecretString;
+use serde::Deserialize;
+use shengshi_app::staff::capability::authorize;
+use shengshi_app::staff::session;
+use shengshi_app::staff::LoginError;
+use shengshi_i18n::{t, t_args, Lang};
+
+use super::forms::{page_helpers, refused, respond, see_other, PageError};
+use super::other;
+use crate::api::staff::{code_has_six_digits, wait_until};
+use crate::csrf;
+use crate::lang::RequestLang;
+use crate::problem::Problem;
+use crate::staff_session::{accounts, capability_names, current, staff_session_cookie, token};
+use crate::AppState;
+
+#[derive(Template)]
+#[template(path = "staff_login.html")]
+struct StaffLoginPage {
+    lang: Lang,
+    other_lang: Lang,
+    demo: bool,
+    csrf: String,
+    errors: Vec<PageError>,
+    username: String,
+}
+page_helpers!(StaffLoginPage);
+
+/// Pages that show who is signed in, or a password field, are never cached.
+fn no_store(mut response: Response) -> Response {
+    response
+        .headers_mut()
+        .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+fn login_page(
+    state: &AppState,
+    lang: RequestLang,
+    csrf: (String, Option<HeaderValue>),
+    errors: Vec<PageError>,
+    username: String,
+) -> Response {
+    let page = StaffLoginPage {
+        lang: lang.lang,
+        other_lang: other(lang.lang),
+        demo: state.info.demo,
+        csrf: csrf.0,
+        errors,
+        username,
+    };
+    no_store(respond(page, lang, csrf.1))
+}
+
+pub async fn login_form(
+    State(state): State<AppState>,
+    lang: RequestLang,
+    headers: HeaderMap,
+) -> Response {
+    if current(&state, &headers).await.is_some() {
+        return see_other("/staff", &[]);
+    }
+    login_page(
+        &state,
+        lang,
+        csrf::form_token(&headers),
+        Vec::new(),
+        String::new(),
+    )
+}
+
+#[derive(Deserialize)]
+pub struct LoginForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    username: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    code: String,
+}
+
+pub async fn login_submit(
+    State(state): State<AppState>,
+    lang: RequestLang,
+    headers: HeaderMap,
+    Form(form): Form<LoginForm>,
+) -> Response {
+    let l = lang.lang;
+    if !csrf::form_token_matches(&headers, &form.csrf) {
+        return refused(l);
+    }
+    let error = |field: &'static str, key: &str| PageError {
+        field,
+        message: t(l, key).to_owned(),
+    };
+    let mut errors = Vec::new();
+    if form.username.trim().is_empty() {
+        errors.push(error("username", "staff.login.username_required"));
+    }
+    if form.password.is_empty() {
+        errors.push(error("password", "staff.login.password_required"));
+    }
+    if !code_has_six_digits(form.code.trim()) {
+        errors.push(error("code", "field.code_format"));
+    }
+    let show = |errors: Vec<PageError>| {
+        let csrf = (form.csrf.clone(), None);
+        login_page(&state, lang, csrf, errors, form.username.trim().to_owned())
+    };
+    if !errors.is_empty() {
+        return show(errors);
+    }
+    let password = SecretString::from(form.password.clone());
+    let previous = token(&headers);
+    match session::login(
+        &accounts(&state),
+        &form.username,
+        &password,
+        form.code.trim(),
+        previous.as_ref(),
+    )
+    .await
+    {
+        Ok(login) => {
+            let max_age = session::ABSOLUTE_TIMEOUT.whole_seconds();
+            see_other(
+                "/staff",
+                &[staff_session_cookie(&state, login.token.as_str(), max_age)],
+            )
+        }
+        // One message for every refusal: it must not tell which field was wrong.
+        Err(LoginError::Refused(_)) => show(vec![error("username", "staff.login.refused")]),
+        Err(LoginError::LockedOut { until }) => {
+            let (minutes, _) = wait_until(&state, until);
+            let message = t_args(
+                l,
+                "staff.login.locked_out",
+                &[("minutes", &minutes.to_string())],
+            );
+            show(vec![PageError {
+                field: "username",
+                message,
+            }])
+        }
+        Err(e) => Problem::internal(l, &e).into_response(),
+    }
+}
+
+struct CapabilityRow {
+    name: &'static str,
+    text: &'static str,
+}
+
+#[derive(Template)]
+#[template(path = "staff_console.html")]
+struct StaffConsolePage {
+    lang: Lang,
+    other_lang: Lang,
+    demo: bool,
+    errors: Vec<PageError>,
+    csrf: String,
+    display_name: String,
+    username: String,
+    department: &'static str,
+    role: &'static str,
+    capabilities: Vec<CapabilityRow>,
+}
+page_helpers!(StaffConsolePage);
+
+pub async fn console(
+    State(state): State<AppState>,
+    lang: RequestLang,
+    headers: HeaderMap,
+) -> Response {
+    let Some(session) = current(&state, &headers).await else {
+        return see_other("/staff/login", &[]);
+    };
+    let l = lang.lang;
+    let member = &session.member;
+    let capabilities = capability_names(&authorize(member))
+        .into_iter()
+        .map(|name| CapabilityRow {
+            name,
+            text: t(l, &format!("staff.cap.{name}")),
+        })
+        .collect();
+    let (token, set) = csrf::form_token(&headers);
+    let page = StaffConsolePage {
+        lang: l,
+        other_lang: other(l),
+        demo: state.info.demo,
+        errors: Vec::new(),
+        csrf: token,
+        display_name: member.display_name().to_owned(),
+        username: member.username().to_owned(),
+        department: t(l, &member.department().display_key()),
+        role: t(l, &member.role().display_key()),
+        capabilities,
+    };
+    no_store(respond(page, lang, set))
+}
+
+#[derive(Deserialize)]
+pub struct LogoutForm {
+    #[serde(default)]
+    csrf: String,
+}
+
+pub async fn logout(
+    State(state): State<AppState>,
+    lang: RequestLang,
+    headers: HeaderMap,
+    Form(form): Form<LogoutForm>,
+) -> Response {
+    if !csrf::form_token_matches(&headers, &form.csrf) {
+        return refused(lang.lang);
+    }
+    if let Some(session) = current(&state, &headers).await {
+        if let Err(e) = session::logout(&state.services, &session).await {
+            return Problem::internal(lang.lang, &e).into_response();
+        }
+    }
+    see_other("/staff/login", &[staff_session_cookie(&state, "", 0)])
+}
