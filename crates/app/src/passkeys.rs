@@ -463,7 +463,7 @@ impl LoginRefusal {
     }
 }
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Clone, Debug, thiserror::Error)]
 pub enum PasskeyLoginError {
     #[error("the passkey was not accepted")]
     Refused(LoginRefusal),

@@ -9,6 +9,7 @@ mod common;
 use common::{call, demo_app, log_in, register, CHROME_ON_ANDROID};
 use reqwest::Method;
 use serde_json::{json, Value};
+use shengshi_domain::{Department, Role};
 use shengshi_test_support::{tests_on_both_backends, Backend, TestApp, TestAuthenticator};
 
 /// Registers a passkey on the account of `sid`; returns its id.
@@ -258,7 +259,108 @@ async fn a_bad_registration_stores_nothing(backend: Backend) {
     assert_eq!(list["passkeys"].as_array().unwrap().len(), 0, "{list}");
 }
 
+/// A staff API call with the `staff_sid` cookie.
+async fn staff_post(
+    app: &TestApp,
+    path: &str,
+    staff_sid: Option<&str>,
+    body: Value,
+) -> (u16, Value, reqwest::header::HeaderMap) {
+    let mut request = app.client.post(app.url(path)).json(&body);
+    if let Some(sid) = staff_sid {
+        request = request.header("cookie", format!("staff_sid={sid}"));
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    let headers = response.headers().clone();
+    (
+        status,
+        response.json().await.unwrap_or(Value::Null),
+        headers,
+    )
+}
+
+async fn staff_log_in_with_a_passkey_and_passkeys_stay_on_their_side(backend: Backend) {
+    let Some(app) = demo_app(backend).await else {
+        return;
+    };
+    let origin = app.browser_origin();
+    let enrolled = app
+        .add_staff("li.na", Department::CivilAffairs, Role::Clerk)
+        .await;
+    let staff_sid = app.staff_login(&enrolled).await;
+    let mut key = TestAuthenticator::new();
+    let (status, started, _) = staff_post(
+        &app,
+        "/api/v1/staff/passkeys/registrations",
+        Some(&staff_sid),
+        json!({}),
+    )
+    .await;
+    assert_eq!(status, 200, "{started}");
+    assert_eq!(started["options"]["publicKey"]["user"]["name"], "li.na");
+    let credential = key.register(&started["options"], &origin);
+    let body =
+        json!({"ceremony": started["ceremony"], "label": "desk key", "credential": credential});
+    let (status, added, _) =
+        staff_post(&app, "/api/v1/staff/passkeys", Some(&staff_sid), body).await;
+    assert_eq!(status, 201, "{added}");
+
+    // A staff passkey does not open a resident session…
+    let started = login_challenge(&app).await;
+    let answer = key.authenticate(&started["options"], &origin, 0);
+    let body = json!({"ceremony": started["ceremony"], "credential": answer});
+    let (status, problem, _) = call(
+        &app,
+        Method::POST,
+        "/api/v1/sessions/passkey",
+        None,
+        Some(body),
+    )
+    .await;
+    assert_refused(status, &problem);
+
+    // …but opens the console, without password or code.
+    let (status, started, _) = staff_post(
+        &app,
+        "/api/v1/staff/passkeys/login-challenges",
+        None,
+        json!({}),
+    )
+    .await;
+    assert_eq!(status, 200, "{started}");
+    let answer = key.authenticate(&started["options"], &origin, 0);
+    let body = json!({"ceremony": started["ceremony"], "credential": answer});
+    let (status, me, headers) =
+        staff_post(&app, "/api/v1/staff/sessions/passkey", None, body).await;
+    assert_eq!(status, 201, "{me}");
+    assert_eq!(me["username"], "li.na");
+    let cookie = headers["set-cookie"].to_str().unwrap();
+    assert!(
+        cookie.starts_with("staff_sid=") && cookie.contains("SameSite=Strict"),
+        "{cookie}"
+    );
+
+    // And a resident's passkey does not open the console.
+    register(&app, 0, "13912345678").await;
+    let (sid, _) = log_in(&app, "13912345678", CHROME_ON_ANDROID).await;
+    let mut resident_key = TestAuthenticator::new();
+    add_passkey(&app, &sid, &mut resident_key).await;
+    let (_, started, _) = staff_post(
+        &app,
+        "/api/v1/staff/passkeys/login-challenges",
+        None,
+        json!({}),
+    )
+    .await;
+    let answer = resident_key.authenticate(&started["options"], &origin, 0);
+    let body = json!({"ceremony": started["ceremony"], "credential": answer});
+    let (status, problem, _) = staff_post(&app, "/api/v1/staff/sessions/passkey", None, body).await;
+    assert_refused(status, &problem);
+}
+
 tests_on_both_backends!(
     a_resident_logs_in_with_a_passkey,
-    a_bad_registration_stores_nothing
+    a_bad_registration_stores_nothing,
+    staff_log_in_with_a_passkey_and_passkeys_stay_on_their_side,
 );

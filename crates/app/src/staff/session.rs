@@ -14,7 +14,12 @@ use shengshi_store::{StoreError, StoredStaffSession};
 use time::Duration;
 
 use super::{LoginError, StaffAccounts, StaffMember};
+use crate::passkeys::{
+    self, CeremonyToken, LoginAudience, LoginRefusal, PasskeyLoginError, RelyingParty,
+};
 use crate::Services;
+use shengshi_store::PasskeyOwner;
+use webauthn_rs::prelude::PublicKeyCredential;
 
 /// A staff session ends after this long without activity.
 pub const IDLE_TIMEOUT: Duration = Duration::minutes(15);
@@ -76,6 +81,16 @@ pub async fn login(
     let member = accounts
         .verify_password_and_totp(username, password, code)
         .await?;
+    Ok(open(accounts, member, previous).await?)
+}
+
+/// Opens a session with a fresh token for a member who has just proved
+/// themselves, ending the one the browser held before.
+async fn open(
+    accounts: &StaffAccounts,
+    member: StaffMember,
+    previous: Option<&StaffSessionToken>,
+) -> Result<StaffLogin, StoreError> {
     let now = accounts.clock.now();
     if let Some(previous) = previous {
         accounts
@@ -101,6 +116,39 @@ pub async fn login(
         member,
         expires_at,
     })
+}
+
+/// Logs a staff member in with a passkey (the strong factor: no password or
+/// code). A disabled member is refused exactly like an unknown passkey.
+pub async fn login_with_passkey(
+    accounts: &StaffAccounts,
+    services: &Services,
+    rp: &RelyingParty,
+    ceremony: &CeremonyToken,
+    credential: &PublicKeyCredential,
+    previous: Option<&StaffSessionToken>,
+) -> Result<StaffLogin, PasskeyLoginError> {
+    let owner =
+        passkeys::finish_login(services, rp, LoginAudience::Staff, ceremony, credential).await?;
+    let refused = PasskeyLoginError::Refused(LoginRefusal::UnknownPasskey);
+    let PasskeyOwner::Staff(id) = owner else {
+        return Err(refused);
+    };
+    let stored = accounts.store.staff(id).await?.ok_or(refused.clone())?;
+    if stored.disabled {
+        return Err(refused);
+    }
+    let member = StaffMember::from_stored(&stored)?;
+    let login = open(accounts, member, previous).await?;
+    accounts
+        .log
+        .record(
+            Actor::Staff { id },
+            SecurityEventKind::StaffLoginSucceeded { staff: id },
+        )
+        .await
+        .map_err(|e| PasskeyLoginError::Internal(e.to_string()))?;
+    Ok(login)
 }
 
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]

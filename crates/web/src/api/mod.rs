@@ -6,6 +6,7 @@ pub mod passkeys;
 pub mod registration;
 pub mod session;
 pub mod staff;
+pub mod staff_passkeys;
 
 use axum::extract::State;
 use axum::routing::{delete, get, post};
@@ -57,6 +58,12 @@ use crate::AppState;
         passkeys::login,
         counter::send,
         counter::complete,
+        staff_passkeys::begin_registration,
+        staff_passkeys::finish_registration,
+        staff_passkeys::list,
+        staff_passkeys::remove,
+        staff_passkeys::begin_login,
+        staff_passkeys::login,
     ),
     components(schemas(
         Problem,
@@ -141,6 +148,26 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/api/v1/sessions/passkey", post(passkeys::login))
         .route("/api/v1/staff/counter-checks", post(counter::complete))
+        .route(
+            "/api/v1/staff/passkeys",
+            get(staff_passkeys::list).post(staff_passkeys::finish_registration),
+        )
+        .route(
+            "/api/v1/staff/passkeys/registrations",
+            post(staff_passkeys::begin_registration),
+        )
+        .route(
+            "/api/v1/staff/passkeys/login-challenges",
+            post(staff_passkeys::begin_login),
+        )
+        .route(
+            "/api/v1/staff/passkeys/{id}",
+            delete(staff_passkeys::remove),
+        )
+        .route(
+            "/api/v1/staff/sessions/passkey",
+            post(staff_passkeys::login),
+        )
         .route("/api/v1/staff/counter-checks/codes", post(counter::send))
         .route("/api/v1/staff/sessions", post(staff::create))
         .route(

@@ -85,7 +85,7 @@ pub struct StaffMe {
     pub expires_at: String,
 }
 
-fn me_of(lang: Lang, member: &StaffMember, expires_at: Timestamp) -> StaffMe {
+pub(crate) fn me_of(lang: Lang, member: &StaffMember, expires_at: Timestamp) -> StaffMe {
     StaffMe {
         staff_id: member.id().to_string(),
         username: member.username().to_owned(),
