@@ -14,6 +14,7 @@ pub mod proofing;
 pub mod registration;
 pub mod registry;
 pub mod registry_db;
+mod secret_token;
 pub mod secrets;
 pub mod security_log;
 pub mod sms;

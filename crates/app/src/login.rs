@@ -7,7 +7,6 @@
 //! the table only its SHA-256. Idle and absolute timeouts; activity is written
 //! at most once a minute per session, not on every request.
 
-use rand::RngCore;
 use sha2::{Digest, Sha256};
 use shengshi_domain::account::AccountStatus;
 use shengshi_domain::phone::CodePurpose;
@@ -26,36 +25,10 @@ pub const ABSOLUTE_TIMEOUT: Duration = Duration::hours(12);
 /// Activity is recorded at most this often per session.
 pub const TOUCH_INTERVAL: Duration = Duration::seconds(60);
 
-/// The secret a browser holds for its session (the cookie's value).
-#[derive(Clone, PartialEq, Eq)]
-pub struct SessionToken(String);
-
-impl std::fmt::Debug for SessionToken {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("SessionToken([redacted])")
-    }
-}
-
-impl SessionToken {
-    fn generate() -> Self {
-        use base64::Engine;
-        let mut bytes = [0u8; 32];
-        rand::rngs::OsRng.fill_bytes(&mut bytes);
-        Self(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
-    }
-
-    pub fn from_cookie(value: &str) -> Self {
-        Self(value.to_owned())
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-
-    fn hash(&self) -> Vec<u8> {
-        Sha256::digest(self.0.as_bytes()).to_vec()
-    }
-}
+crate::secret_token::secret_token!(
+    /// The secret a browser holds for its session (the cookie's value).
+    SessionToken
+);
 
 #[derive(Debug, thiserror::Error)]
 pub enum LoginError {

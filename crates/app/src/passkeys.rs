@@ -14,8 +14,6 @@
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use rand::RngCore;
-use sha2::{Digest, Sha256};
 use shengshi_domain::{AccountId, Actor, AssuranceLevel, SecurityEventKind, Timestamp};
 use shengshi_store::{CeremonyPurpose, PasskeyOwner, StoreError, StoredCeremony, StoredPasskey};
 use time::Duration;
@@ -71,35 +69,10 @@ impl RelyingParty {
     }
 }
 
-/// The random token naming a ceremony in progress (held by the browser).
-#[derive(Clone, PartialEq, Eq)]
-pub struct CeremonyToken(String);
-
-impl std::fmt::Debug for CeremonyToken {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("CeremonyToken([redacted])")
-    }
-}
-
-impl CeremonyToken {
-    fn generate() -> Self {
-        let mut bytes = [0u8; 32];
-        rand::rngs::OsRng.fill_bytes(&mut bytes);
-        Self(URL_SAFE_NO_PAD.encode(bytes))
-    }
-
-    pub fn from_client(value: &str) -> Self {
-        Self(value.to_owned())
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-
-    fn hash(&self) -> Vec<u8> {
-        Sha256::digest(self.0.as_bytes()).to_vec()
-    }
-}
+crate::secret_token::secret_token!(
+    /// The random token naming a ceremony in progress (held by the browser).
+    CeremonyToken
+);
 
 #[derive(Debug, thiserror::Error)]
 pub enum PasskeyError {

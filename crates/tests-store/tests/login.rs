@@ -268,7 +268,7 @@ async fn log_out_everywhere_ends_every_session(backend: Backend) {
             SessionError::Revoked
         );
     }
-    let forged = login::SessionToken::from_cookie("not-a-session");
+    let forged = login::SessionToken::from_client("not-a-session");
     assert_eq!(
         login::authenticate(&w.services, &forged).await.unwrap_err(),
         SessionError::Unknown

@@ -10,11 +10,12 @@ use shengshi_app::staff::{
 };
 use shengshi_app::Services;
 use shengshi_domain::{Clock, Department, FixedClock, Role, SecurityEventKind};
+use shengshi_test_support::staff::totp_secret;
 use shengshi_test_support::{tests_on_both_backends, Backend, TestDb, TestServices};
 use std::sync::Arc;
 use time::Duration;
 
-const PASSWORD: &str = "Correct-horse-42";
+const PASSWORD: &str = shengshi_test_support::staff::STAFF_PASSWORD;
 
 struct World {
     db: TestDb,
@@ -52,31 +53,6 @@ fn new_staff(username: &str, department: Department, role: Role) -> NewStaff {
 
 fn secret(password: &str) -> SecretString {
     SecretString::from(password.to_owned())
-}
-
-/// The TOTP secret inside a provisioning URI (RFC 4648 base32).
-fn totp_secret(enrolled: &Enrolled) -> Vec<u8> {
-    let uri = enrolled.provisioning_uri.expose_secret();
-    let encoded = uri
-        .split("secret=")
-        .nth(1)
-        .and_then(|rest| rest.split('&').next())
-        .expect("secret in URI");
-    let (mut out, mut buffer, mut bits) = (Vec::new(), 0u32, 0u32);
-    for c in encoded.bytes() {
-        let value = match c {
-            b'A'..=b'Z' => c - b'A',
-            b'2'..=b'7' => c - b'2' + 26,
-            _ => panic!("not base32: {c}"),
-        };
-        buffer = (buffer << 5) | u32::from(value);
-        bits += 5;
-        if bits >= 8 {
-            bits -= 8;
-            out.push((buffer >> bits) as u8);
-        }
-    }
-    out
 }
 
 impl World {

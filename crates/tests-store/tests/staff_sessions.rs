@@ -3,13 +3,13 @@
 //! sessions, idle and absolute timeouts, coalesced activity writes) and the
 //! JSON API (`staff_sid` cookie, /api/v1/staff/me, logout, problems).
 
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::SecretString;
 use serde_json::{json, Value};
 use shengshi_app::staff::capability::authorize;
 use shengshi_app::staff::session::{
     self, StaffSessionError, StaffSessionToken, ABSOLUTE_TIMEOUT, IDLE_TIMEOUT,
 };
-use shengshi_app::staff::{admin, totp, Enrolled, LoginError, NewStaff, StaffAccounts};
+use shengshi_app::staff::{admin, Enrolled, LoginError, NewStaff, StaffAccounts};
 use shengshi_app::transfer::{export, import};
 use shengshi_app::{SecurityLog, Services};
 use shengshi_domain::{Clock, Department, FixedClock, Role, SecurityEventKind};
@@ -19,7 +19,7 @@ use shengshi_test_support::{
 use std::sync::Arc;
 use time::Duration;
 
-const PASSWORD: &str = "Correct-horse-42";
+const PASSWORD: &str = shengshi_test_support::staff::STAFF_PASSWORD;
 
 struct World {
     db: TestDb,
@@ -55,35 +55,9 @@ fn new_staff(username: &str, department: Department, role: Role) -> NewStaff {
     }
 }
 
-/// The TOTP secret inside a provisioning URI (RFC 4648 base32).
-fn totp_secret(enrolled: &Enrolled) -> Vec<u8> {
-    let uri = enrolled.provisioning_uri.expose_secret();
-    let encoded = uri
-        .split("secret=")
-        .nth(1)
-        .and_then(|rest| rest.split('&').next())
-        .expect("secret in URI");
-    let (mut out, mut buffer, mut bits) = (Vec::new(), 0u32, 0u32);
-    for c in encoded.bytes() {
-        let value = match c {
-            b'A'..=b'Z' => c - b'A',
-            b'2'..=b'7' => c - b'2' + 26,
-            _ => panic!("not base32: {c}"),
-        };
-        buffer = (buffer << 5) | u32::from(value);
-        bits += 5;
-        if bits >= 8 {
-            bits -= 8;
-            out.push((buffer >> bits) as u8);
-        }
-    }
-    out
-}
-
 /// The code an authenticator app would show at the clock's time.
 fn code_at(enrolled: &Enrolled, clock: &FixedClock) -> String {
-    let seconds = clock.now().unix_millis() / 1000;
-    totp::code_for_step(&totp_secret(enrolled), totp::step_at(seconds), totp::DIGITS)
+    shengshi_test_support::staff::totp_code(enrolled, clock)
 }
 
 /// A code that is certainly wrong now.
@@ -208,7 +182,7 @@ async fn a_refused_login_opens_no_session(backend: Backend) {
         "{refused:?}"
     );
     assert_eq!(w.staff_session_rows().await, 0);
-    let unknown = session::authenticate(&w.services, &StaffSessionToken::from_cookie("forged"))
+    let unknown = session::authenticate(&w.services, &StaffSessionToken::from_client("forged"))
         .await
         .unwrap_err();
     assert_eq!(unknown, StaffSessionError::Unknown);
@@ -424,24 +398,10 @@ async fn staff_sessions_are_not_exported(backend: Backend) {
 // The JSON API
 // ---------------------------------------------------------------------------
 
-/// Adds a staff member to a running app's installation, as `shengshi staff
-/// add` does, with the app's clock.
+/// Adds a traffic police staff member to a running app.
 async fn add_to_app(app: &TestApp, username: &str, role: Role) -> Enrolled {
-    let config = shengshi::Config {
-        data_dir: app.data_dir.clone(),
-        database_url: Some(shengshi::config::DatabaseUrl::new(app.db.url().to_owned())),
-        ..shengshi::Config::default()
-    };
-    let (services, _, secrets) =
-        shengshi::startup::open_installation(&config, Arc::new(app.clock.clone()))
-            .await
-            .expect("the installation opens");
-    let enrolled = StaffAccounts::new(&services, Arc::new(secrets))
-        .add_by_operator(new_staff(username, Department::TrafficPolice, role))
+    app.add_staff(username, Department::TrafficPolice, role)
         .await
-        .expect("staff added");
-    services.store.close().await;
-    enrolled
 }
 
 async fn call(

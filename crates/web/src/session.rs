@@ -22,6 +22,6 @@ pub fn session_cookie(state: &AppState, value: &str, max_age: i64) -> String {
 
 /// The signed-in resident, if the request carries a live session.
 pub async fn current(state: &AppState, headers: &HeaderMap) -> Option<Authenticated> {
-    let token = SessionToken::from_cookie(&cookie(headers, SESSION_COOKIE)?);
+    let token = SessionToken::from_client(&cookie(headers, SESSION_COOKIE)?);
     login::authenticate(&state.services, &token).await.ok()
 }

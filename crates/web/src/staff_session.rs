@@ -31,7 +31,7 @@ pub fn staff_session_cookie(state: &AppState, value: &str, max_age: i64) -> Stri
 pub fn token(headers: &HeaderMap) -> Option<StaffSessionToken> {
     cookie(headers, STAFF_SESSION_COOKIE)
         .filter(|v| !v.is_empty())
-        .map(|v| StaffSessionToken::from_cookie(&v))
+        .map(|v| StaffSessionToken::from_client(&v))
 }
 
 /// The signed-in staff member, if the request carries a live staff session.

@@ -6,9 +6,7 @@
 //! re-reads the staff member, so disabling an account stops its sessions at
 //! once even before they are revoked.
 
-use rand::RngCore;
 use secrecy::SecretString;
-use sha2::{Digest, Sha256};
 use shengshi_domain::{Actor, SecurityEventKind, Timestamp};
 use shengshi_store::{StoreError, StoredStaffSession};
 use time::Duration;
@@ -28,36 +26,10 @@ pub const ABSOLUTE_TIMEOUT: Duration = Duration::hours(8);
 /// Activity is recorded at most this often per session.
 pub const TOUCH_INTERVAL: Duration = Duration::seconds(60);
 
-/// The secret a browser holds for its staff session (the cookie's value).
-#[derive(Clone, PartialEq, Eq)]
-pub struct StaffSessionToken(String);
-
-impl std::fmt::Debug for StaffSessionToken {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("StaffSessionToken([redacted])")
-    }
-}
-
-impl StaffSessionToken {
-    fn generate() -> Self {
-        use base64::Engine;
-        let mut bytes = [0u8; 32];
-        rand::rngs::OsRng.fill_bytes(&mut bytes);
-        Self(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
-    }
-
-    pub fn from_cookie(value: &str) -> Self {
-        Self(value.to_owned())
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-
-    fn hash(&self) -> Vec<u8> {
-        Sha256::digest(self.0.as_bytes()).to_vec()
-    }
-}
+crate::secret_token::secret_token!(
+    /// The secret a browser holds for its staff session (the cookie's value).
+    StaffSessionToken
+);
 
 /// A login that opened a session.
 #[derive(Debug)]
