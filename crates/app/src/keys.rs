@@ -66,8 +66,8 @@ pub async fn create(services: &Services, subject: SubjectId) -> Result<DataKey, 
     Ok(key)
 }
 
-/// Loads the subject's data key. Only the audited door should call this.
-pub async fn load(services: &Services, subject: SubjectId) -> Result<DataKey, KeyError> {
+/// Loads the subject's data key. Only the door (`door::open`) calls this.
+pub(crate) async fn load(services: &Services, subject: SubjectId) -> Result<DataKey, KeyError> {
     let stored = services
         .store
         .data_key(subject)

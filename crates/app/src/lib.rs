@@ -2,7 +2,10 @@
 //! type; they depend on the storage traits and the clock, never on a driver or
 //! on HTTP.
 
+pub mod access_log;
+pub mod audit;
 pub mod carrier;
+pub mod door;
 pub mod health;
 pub mod installation;
 pub mod keys;
@@ -37,4 +40,6 @@ pub struct Services {
     pub security_log: SecurityLog,
     /// Algorithm for newly created data keys.
     pub envelope_algorithm: Algorithm,
+    /// Where every opening of personal data is recorded (see `door`).
+    pub access_log: access_log::AccessLog,
 }

@@ -23,10 +23,11 @@ use shengshi_store::StoreError;
 use crate::passkeys::{self, PasskeyError};
 use crate::phone_codes::{self, VerifyCodeError};
 use crate::registration::{id_number_mac, new_account, Identity};
-use crate::registry::{PopulationRegistry, RegistryAnswer, RegistryError};
+use crate::registry::{PopulationRegistry, RegistryAnswer, RegistryError, RegistryQuery};
 use crate::secrets::PlatformSecrets;
 use crate::staff::capability::IdentityCheckCap;
 use crate::Services;
+use shengshi_domain::access::{Accessor, Purpose};
 
 /// What the clerk enters, from the card and the resident.
 #[derive(Clone, Debug)]
@@ -132,7 +133,19 @@ pub async fn complete(
     check: &CounterCheck,
 ) -> Result<CounterOutcome, CounterCheckError> {
     match registry
-        .check(&check.id_number, &check.name)
+        .check(
+            &check.id_number,
+            &check.name,
+            &RegistryQuery {
+                accessor: Accessor::Staff {
+                    staff: cap.staff(),
+                    department: cap.department(),
+                    role: cap.role(),
+                },
+                purpose: Purpose::CounterCheck,
+                reference: None,
+            },
+        )
         .await
         .map_err(CounterCheckError::RegistryUnavailable)?
     {

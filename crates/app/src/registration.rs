@@ -22,11 +22,13 @@ use shengshi_store::{StoreError, StoredAccount, StoredDataKey};
 use time::Duration;
 
 use crate::carrier::{CarrierCheck, CarrierError, CarrierVerdict};
+use crate::door::{self, AccessRequest};
 use crate::phone_codes::{self, VerifyCodeError};
-use crate::registry::{PopulationRegistry, RegistryAnswer, RegistryError};
+use crate::registry::{PopulationRegistry, RegistryAnswer, RegistryError, RegistryQuery};
 use crate::secrets::PlatformSecrets;
 use crate::sms::{SmsGateway, SmsMessage};
 use crate::Services;
+use shengshi_domain::access::{Accessor, Purpose};
 
 /// How long a verified phone may be used to finish registering.
 pub const PHONE_PROOF_TTL: Duration = Duration::minutes(30);
@@ -201,7 +203,7 @@ async fn check_and_create(
     }
     match checks
         .registry
-        .check(id_number, name)
+        .check(id_number, name, &RegistryQuery::registration())
         .await
         .map_err(RegistrationError::RegistryUnavailable)?
     {
@@ -369,22 +371,38 @@ async fn account_phone(
     services: &Services,
     account: &StoredAccount,
 ) -> Result<PhoneNumber, RegistrationError> {
-    let profile = open_profile(services, account).await?;
+    let profile = open_profile(
+        services,
+        account,
+        Accessor::Platform,
+        Purpose::DuplicateRegistrationNotice,
+    )
+    .await?;
     PhoneNumber::parse(&profile.phone).map_err(internal)
 }
 
-/// Opens an account's profile. (The audited door of the privacy core will
-/// wrap every call like this one.)
+/// Opens an account's profile through the door: the access is logged first.
 pub async fn open_profile(
     services: &Services,
     account: &StoredAccount,
+    accessor: Accessor,
+    purpose: Purpose,
 ) -> Result<Profile, RegistrationError> {
-    let key = crate::keys::load(services, account.subject)
-        .await
-        .map_err(internal)?;
+    let opened = door::open(
+        services,
+        AccessRequest {
+            subject: account.subject,
+            accessor,
+            purpose,
+            reference: None,
+            fields: vec!["name", "id_number", "phone"],
+        },
+    )
+    .await
+    .map_err(internal)?;
     let sealed =
         shengshi_envelope::Sealed::from_bytes(account.sealed_profile.clone()).map_err(internal)?;
-    let plain = key.open(&sealed, PROFILE_CONTEXT).map_err(internal)?;
+    let plain = opened.open(&sealed, PROFILE_CONTEXT).map_err(internal)?;
     serde_json::from_slice(&plain).map_err(internal)
 }
 

@@ -6,6 +6,7 @@
 //! external registry. Registry records are personal data: the database copy
 //! is stored in the encryption envelope.
 
+use shengshi_domain::access::{Accessor, Purpose};
 use shengshi_domain::identity::Sex;
 use shengshi_domain::{CivilDate, PersonName, ResidentIdNumber};
 
@@ -117,6 +118,26 @@ pub enum RegistryError {
     Malformed(String),
 }
 
+/// Who asks the registry, and why: a record kept in our own database is
+/// opened through the door, and this is what the access log records.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RegistryQuery {
+    pub accessor: Accessor,
+    pub purpose: Purpose,
+    pub reference: Option<String>,
+}
+
+impl RegistryQuery {
+    /// The platform checking a registration.
+    pub fn registration() -> Self {
+        Self {
+            accessor: Accessor::Platform,
+            purpose: Purpose::RegistrationCheck,
+            reference: None,
+        }
+    }
+}
+
 /// The authority for real-name checks. An error never means "no": callers must
 /// create nothing when the registry cannot answer.
 #[async_trait::async_trait]
@@ -125,5 +146,6 @@ pub trait PopulationRegistry: Send + Sync + std::fmt::Debug {
         &self,
         id_number: &ResidentIdNumber,
         name: &PersonName,
+        query: &RegistryQuery,
     ) -> Result<RegistryAnswer, RegistryError>;
 }

@@ -25,16 +25,29 @@ use shengshi_envelope::{DataKey, EnvelopeError, KeyRef, Sealed};
 use shengshi_store::{StoreError, StoredDataKey, StoredRegistryRecord};
 use zeroize::Zeroizing;
 
-use crate::keys::{self, KeyError};
+use crate::door::{self, AccessRequest, DoorError};
+use crate::keys::KeyError;
 use crate::registry::{
-    LifeStatus, MaritalStatus, PopulationRegistry, RegistryAnswer, RegistryError, RegistryRecord,
+    LifeStatus, MaritalStatus, PopulationRegistry, RegistryAnswer, RegistryError, RegistryQuery,
+    RegistryRecord,
 };
 use crate::secrets::PlatformSecrets;
 use crate::security_log::SecurityLogError;
 use crate::Services;
+use shengshi_domain::access::{Accessor, Purpose};
 
 /// The sealing context of a registry record.
 pub const RECORD_CONTEXT: &[u8] = b"registry.record";
+/// What opening a registry record reads (it is sealed as one value).
+const RECORD_FIELDS: [&str; 7] = [
+    "name",
+    "sex",
+    "birth_date",
+    "address",
+    "marital_status",
+    "life_status",
+    "photo",
+];
 
 /// The CSV header, exactly (docs/registry-import.md).
 pub const CSV_HEADER: [&str; 8] = [
@@ -162,8 +175,19 @@ pub enum RegistryReadError {
     Envelope(#[from] EnvelopeError),
     #[error("the registry record is unreadable: {0}")]
     Corrupt(String),
+    #[error("the access could not be logged, so the record stays closed: {0}")]
+    NotLogged(String),
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+impl From<DoorError> for RegistryReadError {
+    fn from(e: DoorError) -> Self {
+        match e {
+            DoorError::Key(key) => key.into(),
+            DoorError::NotLogged(e) => Self::NotLogged(e.to_string()),
+        }
+    }
 }
 
 impl From<KeyError> for RegistryReadError {
@@ -180,6 +204,7 @@ pub async fn lookup(
     services: &Services,
     secrets: &PlatformSecrets,
     id_number: &ResidentIdNumber,
+    query: &RegistryQuery,
 ) -> Result<Option<RegistryRecord>, RegistryReadError> {
     let Some(stored) = services
         .store
@@ -188,9 +213,19 @@ pub async fn lookup(
     else {
         return Ok(None);
     };
-    let key = keys::load(services, stored.subject).await?;
+    let opened = door::open(
+        services,
+        AccessRequest {
+            subject: stored.subject,
+            accessor: query.accessor.clone(),
+            purpose: query.purpose,
+            reference: query.reference.clone(),
+            fields: RECORD_FIELDS.to_vec(),
+        },
+    )
+    .await?;
     let sealed = Sealed::from_bytes(stored.sealed)?;
-    let plain = key.open(&sealed, RECORD_CONTEXT)?;
+    let plain = opened.open(&sealed, RECORD_CONTEXT)?;
     let record = deserialise(&plain, stored.fictional, services.clock.today())
         .map_err(RegistryReadError::Corrupt)?;
     // A MAC collision or a row copied from another person: never answer for the wrong one.
@@ -224,8 +259,9 @@ impl PopulationRegistry for DatabaseRegistry {
         &self,
         id_number: &ResidentIdNumber,
         name: &PersonName,
+        query: &RegistryQuery,
     ) -> Result<RegistryAnswer, RegistryError> {
-        let record = match lookup(&self.services, &self.secrets, id_number).await {
+        let record = match lookup(&self.services, &self.secrets, id_number, query).await {
             Ok(Some(record)) => record,
             Ok(None) | Err(RegistryReadError::Erased) => return Ok(RegistryAnswer::NotFound),
             Err(e @ (RegistryReadError::Envelope(_) | RegistryReadError::Corrupt(_))) => {
@@ -262,6 +298,8 @@ pub enum RegistryImportError {
     PhotoChanged { line: usize, reason: String },
     #[error(transparent)]
     Key(#[from] KeyError),
+    #[error(transparent)]
+    Door(#[from] DoorError),
     #[error(transparent)]
     Envelope(#[from] EnvelopeError),
     #[error(transparent)]
@@ -353,12 +391,24 @@ async fn write_batch(
         } else {
             None
         };
-        let (id, subject, key) = match existing {
-            Some(existing) => (
-                existing.id,
-                existing.subject,
-                keys::load(services, existing.subject).await?,
-            ),
+        let (id, subject, sealed) = match existing {
+            // Replacing a record re-seals it with the person's key: through
+            // the door, so the resident sees that the registry was rewritten.
+            Some(existing) => {
+                let opened = door::open(
+                    services,
+                    AccessRequest {
+                        subject: existing.subject,
+                        accessor: Accessor::Operator,
+                        purpose: Purpose::RegistryMaintenance,
+                        reference: None,
+                        fields: RECORD_FIELDS.to_vec(),
+                    },
+                )
+                .await?;
+                let sealed = opened.seal(&serialise(record), RECORD_CONTEXT);
+                (existing.id, existing.subject, sealed)
+            }
             None => {
                 let subject = SubjectId::new();
                 let key_id = uuid::Uuid::now_v7();
@@ -373,10 +423,10 @@ async fn write_batch(
                     created_at: now,
                     destroyed_at: None,
                 });
-                (uuid::Uuid::now_v7(), subject, key)
+                let sealed = key.seal(&serialise(record), RECORD_CONTEXT);
+                (uuid::Uuid::now_v7(), subject, sealed)
             }
         };
-        let sealed = key.seal(&serialise(record), RECORD_CONTEXT);
         stored.push(StoredRegistryRecord {
             id,
             subject,

@@ -18,6 +18,9 @@ pub const REGISTRY_MAC_KEY: &str = "registry-mac-key";
 /// Seals staff members' TOTP secrets at rest (AES-256-GCM, the staff id bound
 /// as associated data). A key of its own, so that no token can be confused with one.
 pub const STAFF_TOTP_KEY: &str = "staff-totp-key";
+/// The Ed25519 seed with which the access log signs its checkpoints. Witnesses
+/// hold their own keys; this one only proves what the platform claimed.
+pub const ACCESS_LOG_KEY: &str = "access-log-key";
 
 #[derive(Debug, thiserror::Error)]
 pub enum SecretsError {
@@ -39,6 +42,7 @@ pub struct PlatformSecrets {
     registry_mac_key: Zeroizing<Vec<u8>>,
     token_key: shengshi_envelope::TokenKey,
     staff_totp_key: shengshi_envelope::TokenKey,
+    access_log_seed: Zeroizing<[u8; 32]>,
 }
 
 impl std::fmt::Debug for PlatformSecrets {
@@ -66,11 +70,17 @@ impl PlatformSecrets {
         let staff_totp_key = load_or_create_one(store, kek, clock, STAFF_TOTP_KEY).await?;
         let staff_totp_key = shengshi_envelope::TokenKey::new(&staff_totp_key)
             .ok_or_else(|| SecretsError::Malformed(STAFF_TOTP_KEY.to_owned()))?;
+        let seed = load_or_create_one(store, kek, clock, ACCESS_LOG_KEY).await?;
+        let access_log_seed = Zeroizing::new(
+            <[u8; 32]>::try_from(seed.as_slice())
+                .map_err(|_| SecretsError::Malformed(ACCESS_LOG_KEY.to_owned()))?,
+        );
         Ok(Self {
             otp_mac_key,
             registry_mac_key,
             token_key,
             staff_totp_key,
+            access_log_seed,
         })
     }
 
@@ -84,7 +94,13 @@ impl PlatformSecrets {
                 .unwrap_or_else(|| unreachable!("32 bytes")),
             staff_totp_key: shengshi_envelope::TokenKey::new(&[43; 32])
                 .unwrap_or_else(|| unreachable!("32 bytes")),
+            access_log_seed: Zeroizing::new([44; 32]),
         }
+    }
+
+    /// The Ed25519 seed that signs the access log's checkpoints.
+    pub fn access_log_seed(&self) -> &[u8; 32] {
+        &self.access_log_seed
     }
 
     pub fn otp_mac_key(&self) -> &[u8] {

@@ -14,8 +14,8 @@ use serde::{Deserialize, Serialize};
 use shengshi_domain::mandate::{Mandate, MandateAction};
 use shengshi_domain::SecurityEvent;
 use shengshi_store::{
-    Installation, Store, StoreError, StoredAccount, StoredDataKey, StoredPasskey,
-    StoredPlatformSecret, StoredRegistryRecord, StoredStaff,
+    Installation, Store, StoreError, StoredAccessEntry, StoredAccount, StoredCheckpoint,
+    StoredDataKey, StoredPasskey, StoredPlatformSecret, StoredRegistryRecord, StoredStaff,
 };
 use std::io::{BufRead, Write};
 
@@ -51,6 +51,10 @@ enum Record {
     Staff(StoredStaff),
     /// A passkey of a resident or staff member, revoked or not.
     Passkey(StoredPasskey),
+    /// One access-log entry, with the exact bytes its leaf hash covers.
+    AccessEntry(StoredAccessEntry),
+    /// One signed access-log checkpoint (with any witness cosignatures).
+    AccessCheckpoint(StoredCheckpoint),
     End {
         records: u64,
     },
@@ -185,6 +189,27 @@ pub async fn export(
             records += 1;
         }
     }
+    // The access log: entries in tree order, then the checkpoints over them.
+    let mut from = 0;
+    loop {
+        let page = store.access_entries(from, PAGE).await?;
+        let Some(last) = page.last() else { break };
+        from = last.leaf_index + 1;
+        for entry in page {
+            write_line(out, &Record::AccessEntry(entry))?;
+            records += 1;
+        }
+    }
+    let mut after = 0;
+    loop {
+        let page = store.access_checkpoints(after, PAGE).await?;
+        let Some(last) = page.last() else { break };
+        after = last.tree_size;
+        for checkpoint in page {
+            write_line(out, &Record::AccessCheckpoint(checkpoint))?;
+            records += 1;
+        }
+    }
     // Few and small (today: the key of the one-time-code MACs).
     for secret in store.platform_secrets().await? {
         write_line(out, &Record::PlatformSecret(secret))?;
@@ -247,6 +272,8 @@ pub async fn import(
     let mut registry = Vec::new();
     let mut staff = Vec::new();
     let mut passkeys = Vec::new();
+    let mut access_entries = Vec::new();
+    let mut checkpoints = Vec::new();
     let mut records = 0u64;
     let mut line = 1u64;
     loop {
@@ -270,6 +297,8 @@ pub async fn import(
             Record::Registry(r) => registry.push(r),
             Record::Staff(member) => staff.push(member),
             Record::Passkey(passkey) => passkeys.push(passkey),
+            Record::AccessEntry(entry) => access_entries.push(entry),
+            Record::AccessCheckpoint(checkpoint) => checkpoints.push(checkpoint),
             Record::End { records: expected } => {
                 if expected != records {
                     return Err(bad(
@@ -316,6 +345,13 @@ pub async fn import(
             store.insert_passkeys(&passkeys).await?;
             passkeys.clear();
         }
+        if access_entries.len() + checkpoints.len() >= PAGE as usize {
+            store
+                .insert_access_log(&access_entries, &checkpoints)
+                .await?;
+            access_entries.clear();
+            checkpoints.clear();
+        }
         if registry.len() >= PAGE as usize {
             // A registry record references its data key: write pending keys first.
             store.insert_data_keys(&keys).await?;
@@ -339,6 +375,9 @@ pub async fn import(
     store.upsert_registry_records(&[], &registry).await?;
     store.insert_staff_many(&staff).await?;
     store.insert_passkeys(&passkeys).await?;
+    store
+        .insert_access_log(&access_entries, &checkpoints)
+        .await?;
     for secret in &secrets {
         store.insert_platform_secret(secret).await?;
     }

@@ -3,6 +3,7 @@
 //! Nothing here touches a database, a socket or the system clock directly;
 //! the clock is a trait so that tests can set it.
 
+pub mod access;
 pub mod account;
 pub mod clock;
 pub mod id;

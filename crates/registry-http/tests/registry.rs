@@ -141,7 +141,8 @@ async fn check(
     number: &str,
     full_name: &str,
 ) -> Result<RegistryAnswer, RegistryError> {
-    registry.check(&id(number), &name(full_name)).await
+    let query = shengshi_app::registry::RegistryQuery::registration();
+    registry.check(&id(number), &name(full_name), &query).await
 }
 
 fn malformed(result: Result<RegistryAnswer, RegistryError>) -> String {

@@ -90,6 +90,27 @@ enum Command {
         #[command(subcommand)]
         command: StaffCommand,
     },
+    /// The access log ("who accessed my data").
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum AuditCommand {
+    /// Check every entry and checkpoint of the access log; names the first
+    /// bad one and exits with status 1.
+    Verify {
+        #[command(flatten)]
+        db: DatabaseArgs,
+    },
+    /// Print the log's checkpoint key (a C2SP verifier key), for witnesses
+    /// and anyone who checks checkpoints.
+    Key {
+        #[command(flatten)]
+        db: DatabaseArgs,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -300,6 +321,13 @@ async fn run(cli: Cli) -> Result<()> {
             let config = load_config(&cli.config, &db, None, false)?;
             registry_import(&config, &file).await
         }
+        Command::Audit { command } => {
+            let db = match &command {
+                AuditCommand::Verify { db } | AuditCommand::Key { db } => db,
+            };
+            let config = load_config(&cli.config, db, None, false)?;
+            audit(&config, &command).await
+        }
         Command::Staff {
             command:
                 StaffCommand::Add {
@@ -356,6 +384,35 @@ async fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
     }
+}
+
+/// `shengshi audit verify` and `shengshi audit key`.
+async fn audit(config: &Config, command: &AuditCommand) -> Result<()> {
+    let (services, _installation, _secrets) =
+        shengshi::startup::open_installation(config, Arc::new(SystemClock)).await?;
+    let verifier = services.access_log.verifier().clone();
+    let result = match command {
+        AuditCommand::Key { .. } => {
+            println!("{}", verifier.to_vkey());
+            Ok(())
+        }
+        AuditCommand::Verify { .. } => {
+            match shengshi_app::audit::verify(services.store.as_ref(), &verifier).await {
+                Ok(report) => {
+                    println!(
+                        "access log verified: {} entries under {} signed checkpoints ({})",
+                        report.entries,
+                        report.checkpoints,
+                        verifier.name()
+                    );
+                    Ok(())
+                }
+                Err(e) => Err(anyhow::anyhow!("access log verification failed: {e}")),
+            }
+        }
+    };
+    services.store.close().await;
+    result
 }
 
 /// `shengshi registry import FILE.csv`.

@@ -5,6 +5,7 @@
 //! then migrations.
 
 use anyhow::{bail, Context, Result};
+use shengshi_app::access_log::{self, AccessLog};
 use shengshi_app::secrets::PlatformSecrets;
 use shengshi_app::{installation, SecurityLog, Services};
 use shengshi_domain::{Actor, Clock, SecurityEventKind};
@@ -94,21 +95,24 @@ impl Application {
         }
         refuse_demo_mismatch(config, installation.demo)?;
 
+        let secrets = Arc::new(
+            PlatformSecrets::load_or_create(store.as_ref(), kek.as_ref(), clock.as_ref()).await?,
+        );
+        let access_log = AccessLog::start(
+            store.clone(),
+            clock.clone(),
+            access_log::origin_for(installation.id),
+            secrets.access_log_seed(),
+        )
+        .await?;
         let services = Services {
             store,
             clock,
             kek,
             security_log,
             envelope_algorithm: config.envelope_algorithm,
+            access_log,
         };
-        let secrets = Arc::new(
-            PlatformSecrets::load_or_create(
-                services.store.as_ref(),
-                services.kek.as_ref(),
-                services.clock.as_ref(),
-            )
-            .await?,
-        );
         let demo = if installation.demo {
             Some(crate::demo::seed(&services, &secrets).await?)
         } else {
@@ -208,12 +212,20 @@ pub async fn open_installation(
     installation::verify_kek(store.as_ref(), kek.as_ref()).await?;
     let secrets =
         PlatformSecrets::load_or_create(store.as_ref(), kek.as_ref(), clock.as_ref()).await?;
+    let access_log = AccessLog::start(
+        store.clone(),
+        clock.clone(),
+        access_log::origin_for(installation.id),
+        secrets.access_log_seed(),
+    )
+    .await?;
     let services = Services {
         security_log: SecurityLog::start(store.clone(), clock.clone()),
         store,
         clock,
         kek,
         envelope_algorithm: config.envelope_algorithm,
+        access_log,
     };
     Ok((services, installation, secrets))
 }

@@ -20,6 +20,7 @@ use std::str::FromStr;
 use std::time::Duration;
 use uuid::Uuid;
 
+mod access_log;
 mod mandates;
 mod passkeys;
 mod registry;
@@ -143,7 +144,7 @@ impl AdminStore for SqliteStore {
     async fn is_empty(&self) -> Result<bool, StoreError> {
         let rows: i64 = sqlx::query_scalar(
             "SELECT (SELECT count(*) FROM installation) + (SELECT count(*) FROM security_events) \
-             + (SELECT count(*) FROM data_keys) + (SELECT count(*) FROM platform_secrets) + (SELECT count(*) FROM accounts) + (SELECT count(*) FROM staff) + (SELECT count(*) FROM passkeys)",
+             + (SELECT count(*) FROM data_keys) + (SELECT count(*) FROM platform_secrets) + (SELECT count(*) FROM accounts) + (SELECT count(*) FROM staff) + (SELECT count(*) FROM passkeys) + (SELECT count(*) FROM access_log)",
         )
         .fetch_one(&self.read)
         .await

@@ -6,6 +6,7 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use shengshi_domain::{InstallationId, SecurityEvent, SubjectId, Timestamp};
 
+mod access_log;
 mod accounts;
 mod error;
 mod mandates;
@@ -14,6 +15,7 @@ mod registry;
 mod sessions;
 mod staff;
 mod staff_sessions;
+pub use access_log::{AccessLogStore, StoredAccessEntry, StoredCheckpoint};
 pub use accounts::{AccountStore, StoredAccount};
 pub use error::StoreError;
 pub use mandates::{ActionRefused, MandateStore, Revocation};
@@ -275,6 +277,7 @@ pub trait Store:
     + SessionStore
     + StaffSessionStore
     + PasskeyStore
+    + AccessLogStore
 {
 }
 impl<T> Store for T where
@@ -291,6 +294,7 @@ impl<T> Store for T where
         + SessionStore
         + StaffSessionStore
         + PasskeyStore
+        + AccessLogStore
 {
 }
 

@@ -202,3 +202,14 @@ counted!(PasskeyStore {
     async fn create_ceremony(&self, ceremony: &StoredCeremony, now: Timestamp) -> Result<(), StoreError>;
     async fn take_ceremony(&self, id_hash: &[u8], purpose: CeremonyPurpose, now: Timestamp) -> Result<Option<StoredCeremony>, StoreError>;
 });
+
+counted!(AccessLogStore {
+    async fn append_access_batch(&self, previous_size: u64, entries: &[StoredAccessEntry], checkpoint: &StoredCheckpoint) -> Result<(), StoreError>;
+    async fn latest_access_checkpoint(&self) -> Result<Option<StoredCheckpoint>, StoreError>;
+    async fn access_checkpoints(&self, after_size: u64, limit: u32) -> Result<Vec<StoredCheckpoint>, StoreError>;
+    async fn access_checkpoint(&self, tree_size: u64) -> Result<Option<StoredCheckpoint>, StoreError>;
+    async fn access_entries(&self, from_index: u64, limit: u32) -> Result<Vec<StoredAccessEntry>, StoreError>;
+    async fn subject_access_entries(&self, subject: SubjectId, before_index: Option<u64>, limit: u32) -> Result<Vec<StoredAccessEntry>, StoreError>;
+    async fn add_checkpoint_cosignature(&self, tree_size: u64, note: &str) -> Result<bool, StoreError>;
+    async fn insert_access_log(&self, entries: &[StoredAccessEntry], checkpoints: &[StoredCheckpoint]) -> Result<(), StoreError>;
+});

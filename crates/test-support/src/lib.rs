@@ -397,6 +397,27 @@ macro_rules! tests_on_both_backends {
 
 pub use shengshi_store::Backend;
 
+/// The access log of a test installation, signing with the key kept in its
+/// platform secrets (created on first use), as start-up does.
+pub async fn start_access_log(
+    store: Arc<dyn Store>,
+    kek: &dyn shengshi_envelope::KeyEncryptionKey,
+    clock: Arc<dyn shengshi_domain::Clock>,
+) -> shengshi_app::access_log::AccessLog {
+    let secrets =
+        shengshi_app::secrets::PlatformSecrets::load_or_create(store.as_ref(), kek, clock.as_ref())
+            .await
+            .expect("platform secrets");
+    shengshi_app::access_log::AccessLog::start(
+        store,
+        clock,
+        "shengshi.access-log/test".to_owned(),
+        secrets.access_log_seed(),
+    )
+    .await
+    .expect("the access log starts")
+}
+
 /// The core services over a fresh database: a clock tests can move, a fresh
 /// key file as the KEK, and the durable security log. For use-case tests that
 /// need no HTTP server.
@@ -413,12 +434,14 @@ impl TestServices {
         let store = db.store().await;
         let clock = FixedClock::at(SystemClock.now());
         let kek = shengshi_envelope::LocalKek::create(&db.dir().join("kek")).expect("a key file");
+        let access_log = start_access_log(store.clone(), &kek, Arc::new(clock.clone())).await;
         let services = shengshi_app::Services {
             store: store.clone(),
             clock: Arc::new(clock.clone()),
             kek: Arc::new(kek),
             security_log: shengshi_app::SecurityLog::start(store, Arc::new(clock.clone())),
             envelope_algorithm: shengshi_envelope::Algorithm::Aes256Gcm,
+            access_log,
         };
         Some(Self {
             db,

@@ -1,5 +1,6 @@
 //! The storage contract: every behaviour a use case relies on, run against
 //! SQLite and PostgreSQL alike. Names read as the rule they check.
+use shengshi_app::door::{self, DoorError};
 
 use shengshi_app::{keys, SecurityLog, Services};
 use shengshi_domain::{
@@ -8,7 +9,7 @@ use shengshi_domain::{
 };
 use shengshi_envelope::{Algorithm, KeyEncryptionKey, LocalKek};
 use shengshi_store::{Installation, Store, StoreError, StoredDataKey};
-use shengshi_test_support::{tests_on_both_backends, Backend, TestDb};
+use shengshi_test_support::{start_access_log, tests_on_both_backends, Backend, TestDb};
 use std::sync::Arc;
 
 tests_on_both_backends!(
@@ -316,6 +317,7 @@ async fn kek_rotation_rewraps_every_live_key_and_is_resumable(backend: Backend) 
         kek: old.clone(),
         security_log: SecurityLog::start(store.clone(), Arc::new(SystemClock)),
         envelope_algorithm: Algorithm::Sm4Gcm,
+        access_log: start_access_log(store.clone(), old.as_ref(), Arc::new(SystemClock)).await,
     };
     store
         .create_installation(&installation(old.id()))
@@ -351,16 +353,16 @@ async fn kek_rotation_rewraps_every_live_key_and_is_resumable(backend: Backend) 
         ..services.clone()
     };
     for (s, c) in subjects[..2].iter().zip(&sealed) {
-        let key = keys::load(&rotated, *s).await.unwrap();
+        let key = door::open(&rotated, migration_check(*s)).await.unwrap();
         assert_eq!(&*key.open(c, b"test.field").unwrap(), b"personal data");
     }
     assert!(matches!(
-        keys::load(&rotated, subjects[2]).await,
-        Err(keys::KeyError::Destroyed(_))
+        door::open(&rotated, migration_check(subjects[2])).await,
+        Err(DoorError::Key(keys::KeyError::Destroyed(_)))
     ));
     assert!(matches!(
-        keys::load(&services, subjects[0]).await,
-        Err(keys::KeyError::WrappedByOtherKek { .. })
+        door::open(&services, migration_check(subjects[0])).await,
+        Err(DoorError::Key(keys::KeyError::WrappedByOtherKek { .. }))
     ));
 }
 
@@ -376,4 +378,15 @@ async fn an_empty_database_is_empty_until_something_is_written(backend: Backend)
         .await
         .unwrap();
     assert!(!store.is_empty().await.unwrap());
+}
+
+/// Opens a subject's data through the door, as an operator checking a migration.
+fn migration_check(subject: SubjectId) -> shengshi_app::door::AccessRequest {
+    shengshi_app::door::AccessRequest {
+        subject,
+        accessor: shengshi_domain::access::Accessor::Operator,
+        purpose: shengshi_domain::access::Purpose::DataMigration,
+        reference: None,
+        fields: vec!["test.field"],
+    }
 }

@@ -33,6 +33,7 @@ impl PopulationRegistry for TableRegistry {
         &self,
         id: &ResidentIdNumber,
         name: &PersonName,
+        _query: &shengshi_app::registry::RegistryQuery,
     ) -> Result<RegistryAnswer, RegistryError> {
         if *self.down.lock().unwrap() {
             return Err(RegistryError::Timeout);
@@ -229,9 +230,14 @@ async fn a_verified_resident_gets_one_l2_account_with_a_sealed_profile(backend: 
     let account = &accounts[0];
     assert_eq!(account.assurance_level, 2);
     assert_eq!(account.status, "active");
-    let profile = registration::open_profile(&w.services, account)
-        .await
-        .unwrap();
+    let profile = registration::open_profile(
+        &w.services,
+        account,
+        shengshi_domain::access::Accessor::Subject,
+        shengshi_domain::access::Purpose::OwnAccount,
+    )
+    .await
+    .unwrap();
     assert_eq!(
         (
             profile.name.as_str(),

@@ -28,12 +28,19 @@ async fn world(backend: Backend) -> Option<World> {
     let secrets = PlatformSecrets::load_or_create(store.as_ref(), kek.as_ref(), &clock)
         .await
         .unwrap();
+    let kek_for_log = kek.clone();
     let services = Services {
         store: store.clone(),
         clock: Arc::new(clock.clone()),
         kek,
-        security_log: SecurityLog::start(store.clone(), Arc::new(clock)),
+        security_log: SecurityLog::start(store.clone(), Arc::new(clock.clone())),
         envelope_algorithm: Algorithm::Aes256Gcm,
+        access_log: shengshi_test_support::start_access_log(
+            store.clone(),
+            kek_for_log.as_ref(),
+            Arc::new(clock),
+        )
+        .await,
     };
     Some(World {
         db,
@@ -60,7 +67,11 @@ impl World {
 
     async fn check(&self, id: &str, name: &str) -> RegistryAnswer {
         self.registry()
-            .check(&number(id), &PersonName::parse(name).unwrap())
+            .check(
+                &number(id),
+                &PersonName::parse(name).unwrap(),
+                &shengshi_app::registry::RegistryQuery::registration(),
+            )
             .await
             .unwrap()
     }

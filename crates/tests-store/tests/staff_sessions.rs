@@ -386,6 +386,12 @@ async fn staff_sessions_are_not_exported(backend: Backend) {
         kek: s.kek.clone(),
         security_log: SecurityLog::start(store.clone(), s.clock.clone()),
         envelope_algorithm: s.envelope_algorithm,
+        access_log: shengshi_test_support::start_access_log(
+            store.clone(),
+            s.kek.as_ref(),
+            s.clock.clone(),
+        )
+        .await,
     };
     assert!(store.staff(enrolled.id).await.unwrap().is_some());
     assert_eq!(
@@ -642,7 +648,13 @@ async fn staff_pages_redirect_log_in_and_out(backend: Backend) {
         html.contains("<label for=\"code\">Authenticator code</label>"),
         "{html}"
     );
-    assert!(!html.contains("<script") && !html.contains("style="));
+    // Strict CSP: no inline script or style; only the passkey script, by address.
+    assert_eq!(
+        html.matches("<script").count(),
+        html.matches("<script src=\"/static/passkeys.js\" defer></script>")
+            .count()
+    );
+    assert!(!html.contains("style="));
 
     let submit = |code: String| {
         let app = &app;

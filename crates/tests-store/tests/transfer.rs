@@ -1,6 +1,7 @@
 //! Export and import between backends: a populated installation moves from
 //! SQLite to PostgreSQL and back without losing or changing anything.
 
+use shengshi_app::door::{self, DoorError};
 use shengshi_app::transfer::{export, import, TransferError};
 use shengshi_app::{installation, keys, SecurityLog, Services};
 use shengshi_domain::{Actor, SecurityEventKind, SubjectId, SystemClock};
@@ -26,12 +27,15 @@ async fn populate(
     )
     .await
     .unwrap();
+    let access_log =
+        shengshi_test_support::start_access_log(store.clone(), kek.as_ref(), clock.clone()).await;
     let services = Services {
         store,
         clock,
         kek,
         security_log: log.clone(),
         envelope_algorithm: Algorithm::Aes256Gcm,
+        access_log,
     };
     let mut sealed = Vec::new();
     for i in 0..25 {
@@ -202,17 +206,25 @@ async fn an_installation_moves_from_sqlite_to_postgres_and_back_unchanged() {
         kek: kek.clone(),
         security_log: SecurityLog::start(target.clone(), Arc::new(SystemClock)),
         envelope_algorithm: Algorithm::Aes256Gcm,
+        access_log: shengshi_test_support::start_access_log(
+            target.clone(),
+            kek.as_ref(),
+            Arc::new(SystemClock),
+        )
+        .await,
     };
     for (i, (subject, ciphertext)) in sealed.iter().enumerate().skip(1) {
-        let key = keys::load(&services, *subject).await.unwrap();
+        let key = door::open(&services, migration_check(*subject))
+            .await
+            .unwrap();
         assert_eq!(
             &*key.open(ciphertext, b"test.name").unwrap(),
             format!("resident {i}").as_bytes()
         );
     }
     assert!(matches!(
-        keys::load(&services, sealed[0].0).await,
-        Err(keys::KeyError::Destroyed(_))
+        door::open(&services, migration_check(sealed[0].0)).await,
+        Err(DoorError::Key(keys::KeyError::Destroyed(_)))
     ));
 
     let back = TestDb::sqlite();
@@ -296,3 +308,14 @@ shengshi_test_support::tests_on_both_backends!(
     bad_exports_are_refused_and_leave_no_installation,
     import_refuses_a_database_that_is_not_empty,
 );
+
+/// Opens a subject's data through the door, as an operator checking a migration.
+fn migration_check(subject: SubjectId) -> shengshi_app::door::AccessRequest {
+    shengshi_app::door::AccessRequest {
+        subject,
+        accessor: shengshi_domain::access::Accessor::Operator,
+        purpose: shengshi_domain::access::Purpose::DataMigration,
+        reference: None,
+        fields: vec!["test.field"],
+    }
+}

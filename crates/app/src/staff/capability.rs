@@ -57,7 +57,7 @@
 //! use shengshi_app::staff::capability::AdminCap;
 //! use shengshi_domain::{Department, StaffId};
 //!
-//! let forged = AdminCap { staff: StaffId::new(), department: Department::PlatformOperations };
+//! let forged = AdminCap { staff: StaffId::new(), department: Department::PlatformOperations, role: shengshi_domain::Role::Administrator };
 //! ```
 
 use shengshi_domain::{Department, Role, StaffId};
@@ -71,6 +71,7 @@ macro_rules! capability {
         pub struct $name {
             staff: StaffId,
             department: Department,
+            role: Role,
         }
 
         impl $name {
@@ -78,7 +79,13 @@ macro_rules! capability {
                 Self {
                     staff: member.id(),
                     department: member.department(),
+                    role: member.role(),
                 }
+            }
+
+            /// The holder's role (what a resident's access log shows of them).
+            pub fn role(&self) -> Role {
+                self.role
             }
 
             /// The staff member holding the capability.

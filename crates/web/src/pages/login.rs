@@ -9,6 +9,7 @@ use axum::Form;
 use serde::Deserialize;
 use shengshi_app::login::{self, LoginError};
 use shengshi_app::passkeys;
+use shengshi_domain::access::{Accessor, Purpose};
 use shengshi_domain::{AssuranceLevel, PersonName, PhoneCode, PhoneNumber, ResidentIdNumber};
 use shengshi_i18n::{t, Lang};
 use shengshi_store::PasskeyOwner;
@@ -139,11 +140,17 @@ pub async fn account(
     };
     let l = lang.lang;
     // Shown masked: enough for the resident to recognise, little for a shoulder-surfer.
-    let profile =
-        match shengshi_app::registration::open_profile(&state.services, &session.account).await {
-            Ok(profile) => profile,
-            Err(e) => return Problem::internal(l, &e).into_response(),
-        };
+    let profile = match shengshi_app::registration::open_profile(
+        &state.services,
+        &session.account,
+        Accessor::Subject,
+        Purpose::OwnAccount,
+    )
+    .await
+    {
+        Ok(profile) => profile,
+        Err(e) => return Problem::internal(l, &e).into_response(),
+    };
     let today = state.services.clock.today();
     let masked =
         |text: &str, f: fn(&str) -> Option<String>| f(text).unwrap_or_else(|| "—".to_owned());

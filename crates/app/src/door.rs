@@ -1,0 +1,104 @@
+//! The one door to personal data. Personal data is stored sealed with its
+//! subject's data key; the only way to that key is [`open`], which first makes
+//! the access durable in the access log (who, why, for what, which fields) and
+//! only then hands out an [`Opened`] capability that can decrypt.
+//!
+//! Nothing outside this module can make an [`Opened`], and the key loader
+//! (`keys::load`) is private to the crate, so code without the capability
+//! cannot obtain plaintext:
+//!
+//! ```compile_fail
+//! // The data key loader is not public.
+//! async fn sneak(services: &shengshi_app::Services, subject: shengshi_domain::SubjectId) {
+//!     let _ = shengshi_app::keys::load(services, subject).await;
+//! }
+//! ```
+//!
+//! ```compile_fail
+//! // Nor can the capability be forged.
+//! fn forge(key: shengshi_envelope::DataKey) -> shengshi_app::door::Opened {
+//!     shengshi_app::door::Opened { key, subject: shengshi_domain::SubjectId::new(), leaf_index: 0 }
+//! }
+//! ```
+
+use shengshi_domain::access::{AccessEntry, Accessor, Purpose};
+use shengshi_domain::{EventId, SubjectId};
+use shengshi_envelope::{DataKey, EnvelopeError, Sealed};
+use zeroize::Zeroizing;
+
+use crate::access_log::AccessLogError;
+use crate::keys::{self, KeyError};
+use crate::Services;
+
+/// What an access is, before it happens.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AccessRequest {
+    pub subject: SubjectId,
+    pub accessor: Accessor,
+    pub purpose: Purpose,
+    pub reference: Option<String>,
+    /// The fields that will be read, e.g. `["name", "phone"]`.
+    pub fields: Vec<&'static str>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DoorError {
+    #[error("the access could not be logged, so the data stays closed: {0}")]
+    NotLogged(#[from] AccessLogError),
+    #[error(transparent)]
+    Key(#[from] KeyError),
+}
+
+/// The capability to decrypt one subject's data, minted only after the
+/// access is in the log.
+#[derive(Debug)]
+pub struct Opened {
+    key: DataKey,
+    subject: SubjectId,
+    leaf_index: u64,
+}
+
+impl Opened {
+    pub fn subject(&self) -> SubjectId {
+        self.subject
+    }
+
+    /// Where the access stands in the access log.
+    pub fn leaf_index(&self) -> u64 {
+        self.leaf_index
+    }
+
+    /// Decrypts one sealed value of this subject.
+    pub fn open(
+        &self,
+        sealed: &Sealed,
+        context: &[u8],
+    ) -> Result<Zeroizing<Vec<u8>>, EnvelopeError> {
+        self.key.open(sealed, context)
+    }
+
+    /// Seals a new value for this subject (replacing a record re-seals it).
+    pub fn seal(&self, plaintext: &[u8], context: &[u8]) -> Sealed {
+        self.key.seal(plaintext, context)
+    }
+}
+
+/// Logs the access durably, then loads the subject's data key.
+pub async fn open(services: &Services, request: AccessRequest) -> Result<Opened, DoorError> {
+    let entry = AccessEntry {
+        id: EventId::new(),
+        at: services.clock.now(),
+        subject: request.subject,
+        accessor: request.accessor,
+        purpose: request.purpose,
+        reference: request.reference,
+        fields: request.fields.iter().map(|f| (*f).to_owned()).collect(),
+    };
+    let leaf_index = services.access_log.record(entry).await?;
+    let key = keys::load(services, request.subject).await?;
+    Ok(Opened {
+        key,
+        subject: request.subject,
+        leaf_index,
+    })
+}
