@@ -10,7 +10,7 @@
 
 use shengshi_domain::access::AccessEntry;
 use shengshi_store::{Store, StoreError, StoredCheckpoint};
-use shengshi_tlog::{Checkpoint, CompactRange, NoteVerifier, SignedNote};
+use shengshi_tlog::{Checkpoint, CompactRange, CosignatureVerifier, NoteVerifier, SignedNote};
 
 const PAGE: u32 = 1000;
 
@@ -34,6 +34,10 @@ pub enum AuditError {
     },
     #[error("the log is truncated: {0}")]
     Truncated(String),
+    #[error("no checkpoint carries a cosignature by witness {0}: nothing independent vouches for this log")]
+    NotWitnessed(String),
+    #[error("the checkpoint at tree size {size} carries a cosignature by witness {witness} that does not verify (forged, or the checkpoint was rewritten)")]
+    BadCosignature { size: u64, witness: String },
     #[error("the access log could not be read: {0}")]
     Store(String),
 }
@@ -200,4 +204,67 @@ pub async fn verify(store: &dyn Store, verifier: &NoteVerifier) -> Result<AuditR
         entries: range.size(),
         checkpoints: checked,
     })
+}
+
+/// How far a witness vouches for the log.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WitnessReport {
+    pub witness: String,
+    /// The largest tree size it cosigned.
+    pub cosigned_size: u64,
+}
+
+/// [`verify`], then for each witness: the latest checkpoint it cosigned. A
+/// cosignature that does not verify is an error, and so is a witness that
+/// cosigned nothing. Because `verify` has recomputed every checkpoint's root
+/// from the entries, a valid cosignature means the witness saw exactly the
+/// entries now stored, up to that size: a log rewritten and re-signed with the
+/// platform's own key fails here.
+pub async fn verify_witnessed(
+    store: &dyn Store,
+    verifier: &NoteVerifier,
+    witnesses: &[CosignatureVerifier],
+) -> Result<(AuditReport, Vec<WitnessReport>), AuditError> {
+    let report = verify(store, verifier).await?;
+    let mut cosigned = vec![0u64; witnesses.len()];
+    let mut checkpoints = Checkpoints::new(store);
+    while let Some(checkpoint) = checkpoints.peek().await? {
+        let size = checkpoint.tree_size;
+        let note = SignedNote::parse(&checkpoint.note).map_err(|e| AuditError::BadCheckpoint {
+            size,
+            from: 0,
+            to: size.saturating_sub(1),
+            reason: format!("its note: {e}"),
+        })?;
+        for (witness, last) in witnesses.iter().zip(cosigned.iter_mut()) {
+            let claims = note
+                .signatures
+                .iter()
+                .any(|s| s.name == witness.name() && s.key_id == witness.key_id());
+            if !claims {
+                continue;
+            }
+            match witness.verify(&note) {
+                Ok(_) => *last = size,
+                Err(_) => {
+                    return Err(AuditError::BadCosignature {
+                        size,
+                        witness: witness.name().to_owned(),
+                    })
+                }
+            }
+        }
+        checkpoints.pop();
+    }
+    let mut reports = Vec::new();
+    for (witness, size) in witnesses.iter().zip(cosigned) {
+        if size == 0 {
+            return Err(AuditError::NotWitnessed(witness.name().to_owned()));
+        }
+        reports.push(WitnessReport {
+            witness: witness.name().to_owned(),
+            cosigned_size: size,
+        });
+    }
+    Ok((report, reports))
 }

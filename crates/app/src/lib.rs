@@ -3,6 +3,7 @@
 //! on HTTP.
 
 pub mod access_log;
+pub mod access_view;
 pub mod audit;
 pub mod carrier;
 pub mod door;
@@ -23,6 +24,7 @@ pub mod security_log;
 pub mod sms;
 pub mod staff;
 pub mod transfer;
+pub mod witnessing;
 
 use shengshi_domain::Clock;
 use shengshi_envelope::{Algorithm, KeyEncryptionKey};

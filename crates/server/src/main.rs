@@ -95,13 +95,59 @@ enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// Run a witness for an access log, apart from the platform (C2SP tlog-witness).
+    Witness {
+        #[command(subcommand)]
+        command: WitnessCommand,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum WitnessCommand {
+    /// Create the witness's key file (0600) and print its verifier key.
+    Init {
+        /// A schema-less URL naming the witness, e.g. audit.example.gov.cn/witness.
+        #[arg(long)]
+        name: String,
+        #[arg(long, value_name = "PATH")]
+        key_file: PathBuf,
+    },
+    /// Serve POST /add-checkpoint until SIGTERM or SIGINT.
+    Serve {
+        #[arg(long)]
+        name: String,
+        #[arg(long, value_name = "PATH")]
+        key_file: PathBuf,
+        /// Where the witness remembers what it cosigned (created if missing).
+        #[arg(long, value_name = "PATH")]
+        state_file: PathBuf,
+        /// The verifier key of a log to witness (`shengshi audit key`); repeatable.
+        #[arg(long = "log", value_name = "VKEY", required = true)]
+        logs: Vec<String>,
+        #[arg(long, default_value = "127.0.0.1:8090")]
+        listen: std::net::SocketAddr,
+    },
 }
 
 #[derive(Subcommand, Debug)]
 enum AuditCommand {
     /// Check every entry and checkpoint of the access log; names the first
-    /// bad one and exits with status 1.
+    /// bad one and exits with status 1. With --witness, also require a valid
+    /// cosignature by each named witness (a C2SP verifier key).
     Verify {
+        #[arg(long = "witness", value_name = "VKEY")]
+        witnesses: Vec<String>,
+        #[command(flatten)]
+        db: DatabaseArgs,
+    },
+    /// Have the latest checkpoint cosigned by a witness (run it periodically).
+    Cosign {
+        /// The witness's base URL (it serves POST /add-checkpoint).
+        #[arg(long, value_name = "URL")]
+        witness_url: String,
+        /// The witness's verifier key.
+        #[arg(long = "witness", value_name = "VKEY")]
+        witness: String,
         #[command(flatten)]
         db: DatabaseArgs,
     },
@@ -321,9 +367,12 @@ async fn run(cli: Cli) -> Result<()> {
             let config = load_config(&cli.config, &db, None, false)?;
             registry_import(&config, &file).await
         }
+        Command::Witness { command } => witness(command).await,
         Command::Audit { command } => {
             let db = match &command {
-                AuditCommand::Verify { db } | AuditCommand::Key { db } => db,
+                AuditCommand::Verify { db, .. }
+                | AuditCommand::Key { db }
+                | AuditCommand::Cosign { db, .. } => db,
             };
             let config = load_config(&cli.config, db, None, false)?;
             audit(&config, &command).await
@@ -386,7 +435,7 @@ async fn run(cli: Cli) -> Result<()> {
     }
 }
 
-/// `shengshi audit verify` and `shengshi audit key`.
+/// `shengshi audit verify`, `audit key` and `audit cosign`.
 async fn audit(config: &Config, command: &AuditCommand) -> Result<()> {
     let (services, _installation, _secrets) =
         shengshi::startup::open_installation(config, Arc::new(SystemClock)).await?;
@@ -396,23 +445,97 @@ async fn audit(config: &Config, command: &AuditCommand) -> Result<()> {
             println!("{}", verifier.to_vkey());
             Ok(())
         }
-        AuditCommand::Verify { .. } => {
-            match shengshi_app::audit::verify(services.store.as_ref(), &verifier).await {
-                Ok(report) => {
+        AuditCommand::Verify { witnesses, .. } => {
+            let witnesses = witnesses
+                .iter()
+                .map(|v| shengshi_tlog::CosignatureVerifier::from_vkey(v))
+                .collect::<Result<Vec<_>, _>>()
+                .context("a --witness key is not a C2SP verifier key")?;
+            match shengshi_app::audit::verify_witnessed(
+                services.store.as_ref(),
+                &verifier,
+                &witnesses,
+            )
+            .await
+            {
+                Ok((report, vouched)) => {
                     println!(
                         "access log verified: {} entries under {} signed checkpoints ({})",
                         report.entries,
                         report.checkpoints,
                         verifier.name()
                     );
+                    for w in vouched {
+                        println!(
+                            "witness {} cosigned the first {} entries",
+                            w.witness, w.cosigned_size
+                        );
+                    }
                     Ok(())
                 }
                 Err(e) => Err(anyhow::anyhow!("access log verification failed: {e}")),
             }
         }
+        AuditCommand::Cosign {
+            witness_url,
+            witness,
+            ..
+        } => {
+            let key = shengshi_tlog::CosignatureVerifier::from_vkey(witness)
+                .context("--witness is not a C2SP verifier key")?;
+            let client = shengshi_witness::HttpWitness::new(witness_url, key)?;
+            match shengshi_app::witnessing::cosign_latest(&services, &client).await? {
+                Some(size) => println!("checkpoint at tree size {size} is cosigned"),
+                None => println!("the access log is empty: nothing to cosign"),
+            }
+            Ok(())
+        }
     };
     services.store.close().await;
     result
+}
+
+/// `shengshi witness init` and `shengshi witness serve`.
+async fn witness(command: WitnessCommand) -> Result<()> {
+    match command {
+        WitnessCommand::Init { name, key_file } => {
+            let secret = shengshi_witness::create_key(&key_file).map_err(anyhow::Error::msg)?;
+            let cosigner = shengshi_tlog::Cosigner::new(&name, &secret)?;
+            println!("{}", cosigner.verifier().to_vkey());
+            Ok(())
+        }
+        WitnessCommand::Serve {
+            name,
+            key_file,
+            state_file,
+            logs,
+            listen,
+        } => {
+            let secret = shengshi_witness::read_key(&key_file).map_err(anyhow::Error::msg)?;
+            let logs = logs
+                .iter()
+                .map(|v| shengshi_tlog::NoteVerifier::from_vkey(v))
+                .collect::<Result<Vec<_>, _>>()
+                .context("a --log key is not a C2SP verifier key")?;
+            let witness = shengshi_witness::Witness::open(&name, &secret, logs, state_file)
+                .map_err(anyhow::Error::msg)?;
+            let listener = tokio::net::TcpListener::bind(listen)
+                .await
+                .with_context(|| format!("cannot listen on {listen}"))?;
+            println!(
+                "witness {} listening on http://{}",
+                witness.vkey(),
+                listener.local_addr()?
+            );
+            axum::serve(
+                listener,
+                shengshi_witness::router(std::sync::Arc::new(witness)),
+            )
+            .with_graceful_shutdown(shutdown_signal()?)
+            .await?;
+            Ok(())
+        }
+    }
 }
 
 /// `shengshi registry import FILE.csv`.

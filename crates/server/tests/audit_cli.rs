@@ -8,20 +8,32 @@ mod common;
 use common::{call, demo_app, log_in, register, CHROME_ON_ANDROID};
 use reqwest::Method;
 use shengshi_test_support::{tests_on_both_backends, Backend, TestDb};
-use std::process::{Command, Output};
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Output, Stdio};
 
-fn audit(db: &TestDb, data_dir: &std::path::Path, what: &str) -> Output {
+fn bin() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_shengshi"));
     for (key, _) in std::env::vars() {
         if key.starts_with("SHENGSHI_") {
             cmd.env_remove(key);
         }
     }
-    cmd.args(["audit", what, "--data-dir"])
+    cmd
+}
+
+fn audit_with(db: &TestDb, data_dir: &std::path::Path, args: &[&str]) -> Output {
+    bin()
+        .arg("audit")
+        .args(args)
+        .arg("--data-dir")
         .arg(data_dir)
         .args(["--database-url", db.url()])
         .output()
         .expect("the binary runs")
+}
+
+fn audit(db: &TestDb, data_dir: &std::path::Path, what: &str) -> Output {
+    audit_with(db, data_dir, &[what])
 }
 
 async fn the_access_log_of_a_used_installation_verifies_and_edits_are_named(backend: Backend) {
@@ -57,6 +69,72 @@ async fn the_access_log_of_a_used_installation_verifies_and_edits_are_named(back
         stdout.contains("access log verified: 2 entries"),
         "{stdout}"
     );
+
+    // An independent witness, run with the same binary elsewhere.
+    let witness_dir = tempfile::tempdir().unwrap();
+    let key_file = witness_dir.path().join("witness.key");
+    let init = bin()
+        .args([
+            "witness",
+            "init",
+            "--name",
+            "audit.example/witness",
+            "--key-file",
+        ])
+        .arg(&key_file)
+        .output()
+        .unwrap();
+    assert!(init.status.success(), "{init:?}");
+    let witness_vkey = String::from_utf8(init.stdout).unwrap().trim().to_owned();
+    let mut server = bin()
+        .args([
+            "witness",
+            "serve",
+            "--name",
+            "audit.example/witness",
+            "--listen",
+            "127.0.0.1:0",
+        ])
+        .arg("--key-file")
+        .arg(&key_file)
+        .arg("--state-file")
+        .arg(witness_dir.path().join("state.json"))
+        .args(["--log", vkey.trim()])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(server.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let url = line
+        .split("listening on ")
+        .nth(1)
+        .expect("the witness says where it listens")
+        .trim()
+        .to_owned();
+    let unwitnessed = audit_with(&db, &data_dir, &["verify", "--witness", &witness_vkey]);
+    assert!(!unwitnessed.status.success());
+    assert!(
+        String::from_utf8_lossy(&unwitnessed.stderr)
+            .contains("no checkpoint carries a cosignature"),
+        "{unwitnessed:?}"
+    );
+    let cosigned = audit_with(
+        &db,
+        &data_dir,
+        &["cosign", "--witness-url", &url, "--witness", &witness_vkey],
+    );
+    assert!(cosigned.status.success(), "{cosigned:?}");
+    let witnessed = audit_with(&db, &data_dir, &["verify", "--witness", &witness_vkey]);
+    assert!(witnessed.status.success(), "{witnessed:?}");
+    assert!(
+        String::from_utf8_lossy(&witnessed.stdout)
+            .contains("witness audit.example/witness cosigned the first 2 entries"),
+        "{witnessed:?}"
+    );
+    let _ = server.kill();
+    let _ = server.wait();
 
     // An insider edits the purpose of entry 1 beneath the store.
     let (drop, edit) = match backend {

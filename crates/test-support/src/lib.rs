@@ -150,6 +150,35 @@ impl TestDb {
 }
 
 impl TestDb {
+    /// Removes the access log's append-only protection, as an insider with
+    /// the database (or its owner role) could, so tests can tamper with it.
+    pub async fn unprotect_access_log(&self) {
+        let statements: &[&str] = match self.backend {
+            Backend::Sqlite => &[
+                "DROP TRIGGER access_log_no_update",
+                "DROP TRIGGER access_log_no_delete",
+                "DROP TRIGGER access_checkpoints_only_cosign",
+                "DROP TRIGGER access_checkpoints_no_delete",
+            ],
+            Backend::Postgres => &[
+                "ALTER TABLE access_log DISABLE TRIGGER USER",
+                "ALTER TABLE access_checkpoints DISABLE TRIGGER USER",
+            ],
+        };
+        for sql in statements {
+            self.exec(sql).await.expect("the protection comes off");
+        }
+    }
+
+    /// A byte-string literal in this backend's SQL.
+    pub fn bytes_literal(&self, bytes: &[u8]) -> String {
+        let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        match self.backend {
+            Backend::Sqlite => format!("X'{hex}'"),
+            Backend::Postgres => format!("decode('{hex}', 'hex')"),
+        }
+    }
+
     /// Every non-NULL value of every column of every row of `table`, as the
     /// bytes the database holds (a BLOB/BYTEA as it is, any other value as its
     /// text in UTF-8), read beneath the store traits: for tests that prove no
@@ -434,12 +463,24 @@ impl TestServices {
         let store = db.store().await;
         let clock = FixedClock::at(SystemClock.now());
         let kek = shengshi_envelope::LocalKek::create(&db.dir().join("kek")).expect("a key file");
+        let security_log = shengshi_app::SecurityLog::start(store.clone(), Arc::new(clock.clone()));
+        // As at start-up: the installation exists before anything else is written.
+        shengshi_app::installation::open_or_create(
+            store.as_ref(),
+            &kek,
+            &clock,
+            &security_log,
+            shengshi_envelope::Algorithm::Aes256Gcm,
+            false,
+        )
+        .await
+        .expect("the installation");
         let access_log = start_access_log(store.clone(), &kek, Arc::new(clock.clone())).await;
         let services = shengshi_app::Services {
             store: store.clone(),
             clock: Arc::new(clock.clone()),
             kek: Arc::new(kek),
-            security_log: shengshi_app::SecurityLog::start(store, Arc::new(clock.clone())),
+            security_log,
             envelope_algorithm: shengshi_envelope::Algorithm::Aes256Gcm,
             access_log,
         };

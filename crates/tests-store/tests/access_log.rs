@@ -141,18 +141,6 @@ async fn concurrent_accesses_share_checkpoints_and_verify(backend: Backend) {
     assert_eq!(order, vec![63, 62, 61], "newest first");
 
     // The log survives export and import into the other backend unchanged.
-    t.services
-        .store
-        .create_installation(&shengshi_store::Installation {
-            id: shengshi_domain::InstallationId::new(),
-            created_at: t.services.clock.now(),
-            kek_id: t.services.kek.id().to_owned(),
-            kek_check: vec![1, 2, 3],
-            envelope_algorithm: "aes-256-gcm".into(),
-            demo: false,
-        })
-        .await
-        .unwrap();
     let mut file = Vec::new();
     export(t.services.store.as_ref(), &mut file).await.unwrap();
     let other = match backend {
@@ -169,32 +157,6 @@ async fn concurrent_accesses_share_checkpoints_and_verify(backend: Backend) {
     }
 }
 
-/// Lets the test edit rows beneath the store, as an insider with the database could.
-async fn drop_protection(db: &TestDb) {
-    let statements: &[&str] = match db.backend {
-        Backend::Sqlite => &[
-            "DROP TRIGGER access_log_no_update",
-            "DROP TRIGGER access_log_no_delete",
-            "DROP TRIGGER access_checkpoints_only_cosign",
-            "DROP TRIGGER access_checkpoints_no_delete",
-        ],
-        Backend::Postgres => &[
-            "ALTER TABLE access_log DISABLE TRIGGER USER",
-            "ALTER TABLE access_checkpoints DISABLE TRIGGER USER",
-        ],
-    };
-    for sql in statements {
-        db.exec(sql).await.unwrap();
-    }
-}
-
-fn bytes_literal(backend: Backend, bytes: &[u8]) -> String {
-    match backend {
-        Backend::Sqlite => format!("X'{}'", hex::encode(bytes)),
-        Backend::Postgres => format!("decode('{}', 'hex')", hex::encode(bytes)),
-    }
-}
-
 /// Replaces an entry's bytes (and, if asked, its leaf hash to match).
 async fn rewrite_entry(t: &TestServices, index: u64, rehash: bool) {
     let stored = t.services.store.access_entries(index, 1).await.unwrap();
@@ -205,14 +167,13 @@ async fn rewrite_entry(t: &TestServices, index: u64, rehash: bool) {
         text.replace("counter_check", "own_account")
     };
     assert_ne!(forged, text);
-    let backend = t.db.backend;
     let mut sql = format!(
         "UPDATE access_log SET entry = {}",
-        bytes_literal(backend, forged.as_bytes())
+        t.db.bytes_literal(forged.as_bytes())
     );
     if rehash {
         let leaf = shengshi_tlog::leaf_hash(forged.as_bytes());
-        sql += &format!(", leaf_hash = {}", bytes_literal(backend, &leaf));
+        sql += &format!(", leaf_hash = {}", t.db.bytes_literal(&leaf));
     }
     sql += &format!(" WHERE leaf_index = {index}");
     assert_eq!(t.db.exec(&sql).await.unwrap(), 1);
@@ -227,7 +188,7 @@ async fn an_edited_entry_is_named(backend: Backend) {
         t.db.exec("UPDATE access_log SET at = at + 1 WHERE leaf_index = 3")
             .await;
     assert!(refused.is_err(), "append-only: {refused:?}");
-    drop_protection(&t.db).await;
+    t.db.unprotect_access_log().await;
     rewrite_entry(&t, 3, false).await;
     assert_eq!(
         verify(&t).await,
@@ -242,7 +203,7 @@ async fn a_rehashed_entry_breaks_its_checkpoint(backend: Backend) {
     let Some((t, _)) = world_with_accesses(backend, 6).await else {
         return;
     };
-    drop_protection(&t.db).await;
+    t.db.unprotect_access_log().await;
     rewrite_entry(&t, 4, true).await;
     match verify(&t).await {
         Err(AuditError::BadCheckpoint { from, to, .. }) => {
@@ -259,7 +220,7 @@ async fn a_deleted_entry_is_named_and_a_cut_tail_is_truncation(backend: Backend)
     let Some((t, _)) = world_with_accesses(backend, 6).await else {
         return;
     };
-    drop_protection(&t.db).await;
+    t.db.unprotect_access_log().await;
     t.db.exec("DELETE FROM access_log WHERE leaf_index = 2")
         .await
         .unwrap();
@@ -277,7 +238,7 @@ async fn a_forged_checkpoint_signature_is_refused(backend: Backend) {
     let Some((t, _)) = world_with_accesses(backend, 3).await else {
         return;
     };
-    drop_protection(&t.db).await;
+    t.db.unprotect_access_log().await;
     // A checkpoint signed by someone else's key under the log's name.
     let forger = shengshi_tlog::NoteSigner::new(
         t.services.access_log.verifier().name(),

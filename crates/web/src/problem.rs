@@ -92,6 +92,8 @@ pub enum ProblemKind {
     StaffForbidden,
     /// At a counter: an account on another phone holds the identity.
     OtherAccountExists,
+    /// None of the resident's access log entries has this index.
+    AccessEntryNotFound,
 }
 
 impl ProblemKind {
@@ -151,6 +153,7 @@ impl ProblemKind {
             Self::PasskeyLoginRefused => "passkey-login-refused",
             Self::StaffForbidden => "staff-forbidden",
             Self::OtherAccountExists => "other-account-exists",
+            Self::AccessEntryNotFound => "access-entry-not-found",
         }
     }
 
@@ -182,9 +185,10 @@ impl ProblemKind {
             | Self::PasskeyTooMany
             | Self::PasskeyLabel => StatusCode::UNPROCESSABLE_ENTITY,
             Self::CrossSite | Self::GrantorNotActive => StatusCode::FORBIDDEN,
-            Self::MandateNotFound | Self::MandateUnknown | Self::SessionNotFound => {
-                StatusCode::NOT_FOUND
-            }
+            Self::MandateNotFound
+            | Self::MandateUnknown
+            | Self::SessionNotFound
+            | Self::AccessEntryNotFound => StatusCode::NOT_FOUND,
             Self::NotGrantee
             | Self::ServiceNotCovered
             | Self::MandateNotYetValid

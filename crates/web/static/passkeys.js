@@ -1,8 +1,10 @@
-// Passkeys on Shengshi's pages: log in with one (login page) and add one
-// (account page). Everything else on these pages works without JavaScript;
-// passkeys cannot, so their controls stay hidden unless this script runs in
-// a browser that supports them. Texts come from the page (data-* attributes),
-// already in the page's language.
+// Passkeys on Shengshi's pages: log in with one (the resident and staff login
+// pages) and add one (the account page, the staff console). Everything else
+// on these pages works without JavaScript; passkeys cannot, so their controls
+// stay hidden unless this script runs in a browser that supports them. The
+// page says what to call and where to go (data-start, data-finish, data-next
+// on the section), and the texts (data-cancelled, data-failed), already in
+// the page's language; so one script serves residents and staff alike.
 (function () {
   'use strict';
 

@@ -1,5 +1,6 @@
 //! The JSON API under /api/v1, and its OpenAPI 3.1 description.
 
+pub mod access_log;
 pub mod counter;
 pub mod mandates;
 pub mod passkeys;
@@ -41,6 +42,10 @@ use crate::AppState;
         session::revoke_all,
         session::list,
         session::delete,
+        access_log::list,
+        access_log::export_csv,
+        access_log::export_json,
+        access_log::proof,
         mandates::list,
         mandates::grant,
         mandates::revoke,
@@ -81,6 +86,10 @@ use crate::AppState;
         session::SessionsRevoked,
         session::SessionDto,
         session::SessionList,
+        access_log::AccessEntryDto,
+        access_log::AccessLogPage,
+        access_log::AccessLogExport,
+        access_log::InclusionProofDto,
         mandates::GrantMandateRequest,
         mandates::MandateDto,
         mandates::MandateList,
@@ -104,6 +113,7 @@ use crate::AppState;
         (name = "registration", description = "Opening a real-name account: phone code, phone proof, registry and carrier checks"),
         (name = "mandates", description = "亲友代办: letting a family member or guardian act for you, revocably, with every action recorded"),
         (name = "sessions", description = "SMS-code login and the `sid` session cookie: who is signed in, logging out here or everywhere"),
+        (name = "access-log", description = "Who accessed my data: every opening of your personal data, by whom (department and role, never a name) and why; exports; inclusion proofs against the signed access log"),
         (name = "passkeys", description = "Passkeys (WebAuthn): registering them on a signed-in account, and logging in with one without naming the account first"),
         (name = "staff", description = "Staff login (username, password and authenticator code) and the `staff_sid` session cookie: who is signed in, their department, role and capabilities"),
     )
@@ -133,6 +143,19 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/sessions/current", delete(session::delete_current))
         .route("/api/v1/sessions/revoke-all", post(session::revoke_all))
         .route("/api/v1/me", get(session::me))
+        .route("/api/v1/me/access-log", get(access_log::list))
+        .route(
+            "/api/v1/me/access-log/export.csv",
+            get(access_log::export_csv),
+        )
+        .route(
+            "/api/v1/me/access-log/export.json",
+            get(access_log::export_json),
+        )
+        .route(
+            "/api/v1/me/access-log/{index}/proof",
+            get(access_log::proof),
+        )
         .route(
             "/api/v1/passkeys",
             get(passkeys::list).post(passkeys::finish_registration),

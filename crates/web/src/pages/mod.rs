@@ -1,6 +1,8 @@
 //! Server-rendered pages. Templates are compiled in (askama); every page works
 //! without JavaScript and carries no inline script or style.
 
+mod access_log;
+mod counter;
 mod forms;
 mod login;
 mod register;
@@ -49,6 +51,7 @@ pub fn routes() -> Router<AppState> {
         .route("/account", get(login::account))
         .route("/account/passkeys/remove", post(login::remove_passkey))
         .route("/account/sessions", get(sessions::list))
+        .route("/account/access-log", get(access_log::list))
         .route("/account/sessions/end", post(sessions::end))
         .route("/logout", post(login::logout))
         .route("/logout/everywhere", post(login::logout_everywhere))
@@ -58,6 +61,13 @@ pub fn routes() -> Router<AppState> {
             get(staff::login_form).post(staff::login_submit),
         )
         .route("/staff/logout", post(staff::logout))
+        .route("/staff/passkeys/remove", post(staff::remove_passkey))
+        .route("/staff/counter-check", get(counter::phone_form))
+        .route("/staff/counter-check/code", post(counter::phone_submit))
+        .route(
+            "/staff/counter-check/identity",
+            get(counter::identity_form).post(counter::identity_submit),
+        )
 }
 
 #[derive(Template)]

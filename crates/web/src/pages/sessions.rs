@@ -46,7 +46,7 @@ struct SessionsPage {
 page_helpers!(SessionsPage);
 
 /// Wall-clock time in Asia/Shanghai, to the minute: what a resident reads.
-fn local(at: Timestamp) -> String {
+pub(super) fn local(at: Timestamp) -> String {
     let t = at.as_offset_date_time().to_offset(SHANGHAI_OFFSET);
     format!(
         "{}-{:02}-{:02} {:02}:{:02}",

@@ -1,5 +1,6 @@
-//! The staff console: login with username, password and authenticator code,
-//! the console home, and logging out. Server-rendered, no script.
+//! The staff console: login with username, password and authenticator code
+//! (or a passkey), the console home with the member's passkeys, and logging
+//! out. Server-rendered; only the passkey controls need `passkeys.js`.
 
 use askama::Template;
 use axum::extract::State;
@@ -9,10 +10,12 @@ use axum::response::{IntoResponse, Response};
 use axum::Form;
 use secrecy::SecretString;
 use serde::Deserialize;
+use shengshi_app::passkeys;
 use shengshi_app::staff::capability::authorize;
 use shengshi_app::staff::session;
 use shengshi_app::staff::LoginError;
 use shengshi_i18n::{t, t_args, Lang};
+use shengshi_store::PasskeyOwner;
 
 use super::forms::{page_helpers, refused, respond, see_other, PageError};
 use super::other;
@@ -175,8 +178,18 @@ struct StaffConsolePage {
     department: &'static str,
     role: &'static str,
     capabilities: Vec<CapabilityRow>,
+    /// The member may run counter checks: link to them.
+    identity_check: bool,
+    passkeys: Vec<PasskeyRow>,
 }
 page_helpers!(StaffConsolePage);
+
+struct PasskeyRow {
+    id: String,
+    label: String,
+    created: String,
+    last_used: Option<String>,
+}
 
 pub async fn console(
     State(state): State<AppState>,
@@ -188,13 +201,20 @@ pub async fn console(
     };
     let l = lang.lang;
     let member = &session.member;
-    let capabilities = capability_names(&authorize(member))
+    let caps = authorize(member);
+    let identity_check = caps.identity_check.is_some();
+    let capabilities = capability_names(&caps)
         .into_iter()
         .map(|name| CapabilityRow {
             name,
             text: t(l, &format!("staff.cap.{name}")),
         })
         .collect();
+    let passkeys = match passkeys::list(&state.services, PasskeyOwner::Staff(member.id())).await {
+        Ok(list) => list,
+        Err(e) => return Problem::internal(l, &e).into_response(),
+    };
+    let date = |at: shengshi_domain::Timestamp| at.civil_date().to_string();
     let (token, set) = csrf::form_token(&headers);
     let page = StaffConsolePage {
         lang: l,
@@ -207,8 +227,48 @@ pub async fn console(
         department: t(l, &member.department().display_key()),
         role: t(l, &member.role().display_key()),
         capabilities,
+        identity_check,
+        passkeys: passkeys
+            .into_iter()
+            .map(|p| PasskeyRow {
+                id: p.id,
+                label: p.label,
+                created: date(p.created_at),
+                last_used: p.last_used_at.map(date),
+            })
+            .collect(),
     };
     no_store(respond(page, lang, set))
+}
+
+#[derive(Deserialize)]
+pub struct RemovePasskeyForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    id: String,
+}
+
+/// Removes one of the signed-in member's passkeys (a plain form: no
+/// JavaScript needed to remove one).
+pub async fn remove_passkey(
+    State(state): State<AppState>,
+    lang: RequestLang,
+    headers: HeaderMap,
+    Form(form): Form<RemovePasskeyForm>,
+) -> Response {
+    if !csrf::form_token_matches(&headers, &form.csrf) {
+        return refused(lang.lang);
+    }
+    let Some(session) = current(&state, &headers).await else {
+        return see_other("/staff/login", &[]);
+    };
+    let owner = PasskeyOwner::Staff(session.member.id());
+    match passkeys::remove(&state.services, owner, &form.id).await {
+        // Already gone (a second click) ends on the same page.
+        Ok(()) | Err(passkeys::PasskeyError::NotFound) => see_other("/staff", &[]),
+        Err(e) => Problem::internal(lang.lang, &e).into_response(),
+    }
 }
 
 #[derive(Deserialize)]

@@ -1,0 +1,192 @@
+//! "Who accessed your data": the resident's access log as a page, newest
+//! first, with a purpose filter (a GET form), older pages, downloads, and a
+//! proof link per entry. Reading it opens no personal data.
+
+use askama::Template;
+use axum::extract::{RawQuery, State};
+use axum::http::header::{HeaderValue, CACHE_CONTROL};
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
+use shengshi_app::access_view::{self, AccessQuery};
+use shengshi_domain::access::Purpose;
+use shengshi_i18n::{t, t_args, Lang};
+
+use super::forms::{page_helpers, see_other, PageError};
+use super::sessions::local;
+use super::{other, render};
+use crate::api::access_log::{accessor_text, field_text, parse_query, purpose_text, DEFAULT_LIMIT};
+use crate::lang::RequestLang;
+use crate::problem::Problem;
+use crate::session::current;
+use crate::AppState;
+
+struct Row {
+    when: String,
+    when_iso: String,
+    who: String,
+    purpose: &'static str,
+    reference: String,
+    fields: String,
+    proof_href: String,
+    /// Tells the proof links apart for a screen reader.
+    proof_context: String,
+}
+
+struct PurposeOption {
+    value: &'static str,
+    label: &'static str,
+    selected: bool,
+}
+
+#[derive(Template)]
+#[template(path = "access_log.html")]
+struct AccessLogPage {
+    lang: Lang,
+    other_lang: Lang,
+    demo: bool,
+    errors: Vec<PageError>,
+    rows: Vec<Row>,
+    purposes: Vec<PurposeOption>,
+    filtered: bool,
+    /// The link to older entries, when there are any.
+    older: Option<String>,
+    /// The link back to the newest entries, when this page is not the first.
+    newest: Option<String>,
+}
+page_helpers!(AccessLogPage);
+
+/// This page's address with the filter (and a cursor) kept.
+fn href(purpose: Option<Purpose>, limit: u32, before: Option<u64>) -> String {
+    let mut params = Vec::new();
+    if let Some(p) = purpose {
+        params.push(format!("purpose={}", p.name()));
+    }
+    if let Some(b) = before {
+        params.push(format!("before={b}"));
+    }
+    if limit != DEFAULT_LIMIT {
+        params.push(format!("limit={limit}"));
+    }
+    if params.is_empty() {
+        "/account/access-log".to_owned()
+    } else {
+        format!("/account/access-log?{}", params.join("&"))
+    }
+}
+
+pub async fn list(
+    State(state): State<AppState>,
+    lang: RequestLang,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let Some(session) = current(&state, &headers).await else {
+        return see_other("/login", &[]);
+    };
+    let l = lang.lang;
+    // A bad filter is shown beside the form, and the newest entries listed.
+    let (query, errors) = match parse_query(l, query.as_deref()) {
+        Ok(query) => (query, Vec::new()),
+        Err(problem) => {
+            let errors = problem
+                .errors
+                .into_iter()
+                .map(|e| PageError {
+                    field: match e.pointer.as_str() {
+                        "/purpose" => "purpose",
+                        "/before" => "before",
+                        _ => "limit",
+                    },
+                    message: e.detail,
+                })
+                .collect();
+            let query = AccessQuery {
+                limit: DEFAULT_LIMIT,
+                ..AccessQuery::default()
+            };
+            (query, errors)
+        }
+    };
+    let page = match access_view::list(&state.services, session.account.subject, query).await {
+        Ok(page) => page,
+        Err(e) => return Problem::internal(l, &e).into_response(),
+    };
+    let separator = t(l, "access.list_separator");
+    let rows = page
+        .rows
+        .iter()
+        .map(|row| {
+            let when = local(row.at);
+            Row {
+                proof_context: t_args(l, "access.proof_context", &[("when", &when)]),
+                when,
+                when_iso: row.at.to_rfc3339(),
+                who: accessor_text(l, row),
+                purpose: purpose_text(l, row.purpose),
+                reference: row.reference.clone().unwrap_or_else(|| "—".to_owned()),
+                fields: row
+                    .fields
+                    .iter()
+                    .map(|f| field_text(l, f))
+                    .collect::<Vec<_>>()
+                    .join(separator),
+                proof_href: format!("/api/v1/me/access-log/{}/proof", row.leaf_index),
+            }
+        })
+        .collect();
+    let page = AccessLogPage {
+        lang: l,
+        other_lang: other(l),
+        demo: state.info.demo,
+        errors,
+        rows,
+        purposes: Purpose::ALL
+            .into_iter()
+            .map(|p| PurposeOption {
+                value: p.name(),
+                label: purpose_text(l, p),
+                selected: query.purpose == Some(p),
+            })
+            .collect(),
+        filtered: query.purpose.is_some(),
+        older: page
+            .next_before
+            .map(|before| href(query.purpose, query.limit, Some(before))),
+        newest: query.before.map(|_| href(query.purpose, query.limit, None)),
+    };
+    let mut response = render(page, lang);
+    response
+        .headers_mut()
+        .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use shengshi_i18n::MISSING;
+
+    #[test]
+    fn every_purpose_has_both_translations() {
+        for lang in Lang::ALL {
+            for purpose in Purpose::ALL {
+                let text = purpose_text(lang, purpose);
+                assert_ne!(
+                    text,
+                    MISSING,
+                    "{lang:?} lacks access.purpose.{}",
+                    purpose.name()
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn links_keep_the_filter() {
+        assert_eq!(href(None, DEFAULT_LIMIT, None), "/account/access-log");
+        assert_eq!(
+            href(Some(Purpose::CounterCheck), 5, Some(9)),
+            "/account/access-log?purpose=counter_check&before=9&limit=5"
+        );
+    }
+}
