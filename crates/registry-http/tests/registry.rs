@@ -614,14 +614,22 @@ impl Write for Captured {
 
 #[tokio::test]
 async fn logs_show_masked_numbers_and_names_only() {
-    let captured = Captured::default();
-    let writer = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_writer(move || writer.clone())
-        .with_ansi(false)
-        .with_max_level(tracing::Level::TRACE)
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    // A global subscriber, not a thread-local one: with tests running on
+    // other threads, a callsite first reached there could otherwise be
+    // cached as uninteresting and its lines lost (the test was flaky).
+    static CAPTURED: std::sync::OnceLock<Captured> = std::sync::OnceLock::new();
+    let captured = CAPTURED
+        .get_or_init(|| {
+            let captured = Captured::default();
+            let writer = captured.clone();
+            let _ = tracing_subscriber::fmt()
+                .with_writer(move || writer.clone())
+                .with_ansi(false)
+                .with_max_level(tracing::Level::TRACE)
+                .try_init();
+            captured
+        })
+        .clone();
 
     let fake = fake().await;
     let registry = builder(&fake)

@@ -170,6 +170,37 @@ impl TestDb {
         }
     }
 
+    /// Every table of the schema, from the catalog (so a table added later is
+    /// covered by tests that scan them all).
+    pub async fn table_names(&self) -> Result<Vec<String>, String> {
+        let err = |e: sqlx::Error| e.to_string();
+        match self.backend {
+            Backend::Sqlite => {
+                let pool = sqlx::SqlitePool::connect(&self.url).await.map_err(err)?;
+                let names = sqlx::query_scalar(
+                    "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'",
+                )
+                .fetch_all(&pool)
+                .await
+                .map_err(err);
+                pool.close().await;
+                names
+            }
+            Backend::Postgres => {
+                let pool = sqlx::PgPool::connect(&self.url).await.map_err(err)?;
+                let names = sqlx::query_scalar(
+                    "SELECT table_name::text FROM information_schema.tables \
+                     WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'",
+                )
+                .fetch_all(&pool)
+                .await
+                .map_err(err);
+                pool.close().await;
+                names
+            }
+        }
+    }
+
     /// A byte-string literal in this backend's SQL.
     pub fn bytes_literal(&self, bytes: &[u8]) -> String {
         let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
