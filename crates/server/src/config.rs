@@ -247,6 +247,27 @@ struct FileLayer {
     sms_aliyun: Option<SmsAliyunFile>,
     carrier_aliyun: Option<CarrierAliyunFile>,
     registry_http: Option<RegistryHttpFile>,
+    witness: Option<WitnessFile>,
+}
+
+/// `[witness]`: an independent witness that cosigns the access log's
+/// checkpoints (C2SP tlog-witness). No secret: only its URL and public key.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WitnessFile {
+    url: String,
+    /// The witness's verifier key (what `shengshi witness init` printed).
+    key: String,
+    /// How often to ask for a cosignature of the latest checkpoint (default 60).
+    interval_seconds: Option<u64>,
+}
+
+/// A configured witness.
+#[derive(Clone, Debug)]
+pub struct WitnessConfig {
+    pub url: url::Url,
+    pub key: String,
+    pub interval: std::time::Duration,
 }
 
 /// `[sms_aliyun]`: Alibaba Cloud SMS. Secrets only from files.
@@ -286,6 +307,7 @@ pub struct AdapterConfig {
     pub sms_aliyun: Option<shengshi_sms::AliyunSmsConfig>,
     pub carrier_aliyun: Option<shengshi_carrier::AliyunThreeElementsConfig>,
     pub registry_http: Option<(url::Url, SecretString)>,
+    pub witness: Option<WitnessConfig>,
 }
 
 /// Values given on the command line; they win over everything else.
@@ -610,6 +632,24 @@ impl Config {
             )?);
             self.adapters.registry_http = Some((url, token));
         }
+        if let Some(witness) = layer.witness {
+            let url = url::Url::parse(&witness.url)
+                .map_err(|e| invalid(&source("witness.url"), format!("not a URL: {e}")))?;
+            shengshi_tlog::CosignatureVerifier::from_vkey(&witness.key)
+                .map_err(|e| invalid(&source("witness.key"), format!("not a witness key: {e}")))?;
+            let seconds = witness.interval_seconds.unwrap_or(60);
+            if seconds == 0 {
+                return Err(invalid(
+                    &source("witness.interval_seconds"),
+                    "must be at least 1",
+                ));
+            }
+            self.adapters.witness = Some(WitnessConfig {
+                url,
+                key: witness.key,
+                interval: std::time::Duration::from_secs(seconds),
+            });
+        }
         Ok(())
     }
 
@@ -751,6 +791,14 @@ impl Config {
             out.push_str(&format!(
                 "\n[registry_http]\nurl = {}\ntoken = \"[redacted]\"\n",
                 q(url.as_str())
+            ));
+        }
+        if let Some(witness) = &self.adapters.witness {
+            out.push_str(&format!(
+                "\n[witness]\nurl = {}\nkey = {}\ninterval_seconds = {}\n",
+                q(witness.url.as_str()),
+                q(&witness.key),
+                witness.interval.as_secs()
             ));
         }
         out
@@ -1018,6 +1066,41 @@ mod tests {
         )
         .unwrap_err();
         assert!(err.to_string().contains("token_fil"), "{err}");
+    }
+
+    #[test]
+    fn a_witness_section_names_a_url_and_a_key_and_refuses_a_bad_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("shengshi.toml");
+        let key = shengshi_tlog::Cosigner::new("audit.example/witness", &[3; 32])
+            .unwrap()
+            .verifier()
+            .to_vkey();
+        let load = |text: String| {
+            std::fs::write(&file, text).unwrap();
+            Config::load(
+                &[],
+                &Overrides {
+                    config_file: Some(file.clone()),
+                    ..Default::default()
+                },
+            )
+        };
+        let (config, _) = load(format!(
+            "[witness]\nurl = \"https://audit.example/\"\nkey = {key:?}\ninterval_seconds = 30\n"
+        ))
+        .unwrap();
+        let witness = config.adapters.witness.as_ref().unwrap();
+        assert_eq!(witness.interval.as_secs(), 30);
+        assert!(config.show().contains("[witness]"));
+        let err = load("[witness]\nurl = \"https://audit.example/\"\nkey = \"not-a-key\"\n".into())
+            .unwrap_err();
+        assert!(err.to_string().contains("witness.key"), "{err}");
+        let err = load(format!(
+            "[witness]\nurl = \"https://audit.example/\"\nkey = {key:?}\ninterval_seconds = 0\n"
+        ))
+        .unwrap_err();
+        assert!(err.to_string().contains("at least 1"), "{err}");
     }
 
     #[test]

@@ -32,6 +32,8 @@ pub struct Application {
     origin: String,
     installation: Installation,
     demo: Option<crate::demo::DemoSummary>,
+    witness: Option<Arc<dyn shengshi_app::witnessing::WitnessClient>>,
+    witness_interval: std::time::Duration,
 }
 
 impl Application {
@@ -143,6 +145,15 @@ impl Application {
             identity: adapters.identity,
             outbox: adapters.outbox,
         };
+        let witness = match &config.adapters.witness {
+            Some(w) => {
+                let key = shengshi_tlog::CosignatureVerifier::from_vkey(&w.key)?;
+                let client: Arc<dyn shengshi_app::witnessing::WitnessClient> =
+                    Arc::new(shengshi_witness::HttpWitness::new(w.url.as_str(), key)?);
+                Some(client)
+            }
+            None => None,
+        };
         Ok(Self {
             listener,
             router: shengshi_web::router(state),
@@ -150,6 +161,12 @@ impl Application {
             origin,
             installation,
             demo,
+            witness,
+            witness_interval: config
+                .adapters
+                .witness
+                .as_ref()
+                .map_or(std::time::Duration::from_secs(60), |w| w.interval),
         })
     }
 
@@ -182,12 +199,42 @@ impl Application {
         let app = self
             .router
             .into_make_service_with_connect_info::<std::net::SocketAddr>();
+        let cosigning = self.witness.clone().map(|witness| {
+            tokio::spawn(cosign_periodically(
+                self.services.clone(),
+                witness,
+                self.witness_interval,
+            ))
+        });
         axum::serve(self.listener, app)
             .with_graceful_shutdown(shutdown)
             .await?;
+        if let Some(task) = cosigning {
+            task.abort();
+        }
         tracing::info!("stopped accepting requests; closing the database");
         self.services.store.close().await;
         Ok(())
+    }
+}
+
+/// Asks the witness to cosign the latest checkpoint, now and then every
+/// `interval`. A failure is logged and tried again next time: the log itself
+/// never waits for a witness.
+async fn cosign_periodically(
+    services: Services,
+    witness: Arc<dyn shengshi_app::witnessing::WitnessClient>,
+    interval: std::time::Duration,
+) {
+    let mut ticks = tokio::time::interval(interval);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        match shengshi_app::witnessing::cosign_latest(&services, witness.as_ref()).await {
+            Ok(Some(size)) => tracing::debug!(size, "the witness cosigned the access log"),
+            Ok(None) => {}
+            Err(e) => tracing::warn!(error = %e, "the witness did not cosign the access log"),
+        }
     }
 }
 

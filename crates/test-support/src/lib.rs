@@ -331,6 +331,8 @@ pub struct AppOptions {
     /// Keep the key-encryption key in this KMS (for example a
     /// `shengshi_kms::FakeVaultTransit`) instead of a key file.
     pub kms: Option<KmsConfig>,
+    /// Have this witness cosign the access log (`[witness]`).
+    pub witness: Option<shengshi::config::WitnessConfig>,
 }
 
 pub async fn spawn_app(db: TestDb) -> TestApp {
@@ -355,7 +357,7 @@ pub struct Refused {
 /// Like [`spawn_app_with`], but a refused start-up is returned, not a panic.
 pub async fn try_spawn_app_with(db: TestDb, options: AppOptions) -> Result<TestApp, Refused> {
     let data_dir = db.dir().join("data");
-    let config = Config {
+    let mut config = Config {
         listen: "127.0.0.1:0".parse().expect("address"),
         data_dir: data_dir.clone(),
         database_url: Some(DatabaseUrl::new(db.url().to_owned())),
@@ -363,6 +365,7 @@ pub async fn try_spawn_app_with(db: TestDb, options: AppOptions) -> Result<TestA
         kms: options.kms,
         ..Config::default()
     };
+    config.adapters.witness = options.witness;
     let clock = FixedClock::at(options.start_at.unwrap_or_else(|| SystemClock.now()));
     let app = match Application::build(&config, Arc::new(clock.clone())).await {
         Ok(app) => app,
