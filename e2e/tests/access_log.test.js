@@ -12,48 +12,7 @@ import {
   screenshot,
   startServer,
 } from '../lib/harness.js';
-
-/** The first "Try real-name registration as" resident the server printed. */
-function demoResident(stdout) {
-  const lines = stdout.split('\n');
-  const at = lines.findIndex((l) => l.includes('Try real-name registration as'));
-  assert.ok(at >= 0, `the demo names residents to try:\n${stdout}`);
-  const [name, idNumber] = lines[at + 1].trim().split(/\s+/);
-  return { name, idNumber };
-}
-
-/** The newest code the demo outbox shows for this phone. */
-async function codeFromOutbox(origin, phone) {
-  const html = await (await fetch(`${origin}/demo/sms`)).text();
-  const code = /(?:验证码是|code is)\s*(\d{6})/;
-  const row = html.split('<tr>').find((r) => r.includes(phone) && code.test(r));
-  assert.ok(row, `a code for ${phone} in the outbox`);
-  return row.match(code)[1];
-}
-
-async function api(origin, path, body) {
-  const response = await fetch(`${origin}${path}`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-  });
-  return { status: response.status, body: await response.json() };
-}
-
-/** Registers the demo resident with this phone through the JSON API. */
-async function registerResident(server, phone) {
-  const { name, idNumber } = demoResident(server.stdout());
-  assert.equal((await api(server.origin, '/api/v1/registration/codes', { phone })).status, 202);
-  const code = await codeFromOutbox(server.origin, phone);
-  const proof = await api(server.origin, '/api/v1/registration/phone-proofs', { phone, code });
-  assert.equal(proof.status, 201);
-  const done = await api(server.origin, '/api/v1/registrations', {
-    proof: proof.body.proof,
-    name,
-    id_number: idNumber,
-  });
-  assert.equal(done.status, 202);
-}
+import { codeFromOutbox, registerResident } from '../lib/flows.js';
 
 describe('who accessed my data', () => {
   let server;

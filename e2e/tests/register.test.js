@@ -12,22 +12,7 @@ import {
   screenshot,
   startServer,
 } from '../lib/harness.js';
-
-/** The first "Try real-name registration as" resident the server printed. */
-function demoResident(stdout) {
-  const lines = stdout.split('\n');
-  const at = lines.findIndex((l) => l.includes('Try real-name registration as'));
-  assert.ok(at >= 0, `the demo names residents to try:\n${stdout}`);
-  const [name, idNumber] = lines[at + 1].trim().split(/\s+/);
-  return { name, idNumber };
-}
-
-/** Fills a field by tabbing to it and typing, as a keyboard user would. */
-async function typeInto(page, label, text) {
-  const field = page.getByLabel(label, { exact: true });
-  await field.focus();
-  await page.keyboard.type(text);
-}
+import { demoResident, typeInto } from '../lib/flows.js';
 
 describe('registration', () => {
   let server;

@@ -5,8 +5,6 @@
 // in Chinese and in English. Keyboard only, no JavaScript needed by the pages.
 
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { createHmac } from 'node:crypto';
 import { after, afterEach, before, describe, it } from 'node:test';
 import {
   assertNoProblems,
@@ -16,71 +14,7 @@ import {
   screenshot,
   startServer,
 } from '../lib/harness.js';
-
-const PASSWORD = 'Correct-horse-42';
-
-/** Runs `shengshi staff add` on the server's data directory; resolves to the provisioning URI. */
-function addStaff(dataDir, { username, name, department, role }) {
-  const env = {};
-  for (const [key, value] of Object.entries(process.env)) {
-    if (!key.startsWith('SHENGSHI_')) env[key] = value;
-  }
-  const child = spawn(
-    process.env.SHENGSHI_BIN,
-    ['staff', 'add', '--data-dir', dataDir, '--username', username, '--name', name,
-      '--department', department, '--role', role],
-    { cwd: dataDir, env, stdio: ['pipe', 'pipe', 'pipe'] },
-  );
-  let stdout = '';
-  let stderr = '';
-  child.stdout.setEncoding('utf8').on('data', (chunk) => { stdout += chunk; });
-  child.stderr.setEncoding('utf8').on('data', (chunk) => { stderr += chunk; });
-  child.stdin.end(`${PASSWORD}\n`);
-  return new Promise((resolve, reject) => {
-    child.once('error', reject);
-    child.once('exit', (code) => {
-      if (code === 0) resolve(stdout.trim());
-      else reject(new Error(`shengshi staff add failed (${code}):\n${stderr}`));
-    });
-  });
-}
-
-/** RFC 4648 base32, as in the provisioning URI's `secret`. */
-function base32Decode(text) {
-  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
-  let bits = 0;
-  let value = 0;
-  const out = [];
-  for (const c of text.replace(/=+$/, '')) {
-    const index = alphabet.indexOf(c);
-    assert.ok(index >= 0, `not base32: ${c}`);
-    value = (value << 5) | index;
-    bits += 5;
-    if (bits >= 8) {
-      bits -= 8;
-      out.push((value >>> bits) & 0xff);
-    }
-  }
-  return Buffer.from(out);
-}
-
-/** The RFC 6238 code (HMAC-SHA-1, 30 s, 6 digits) for `step` steps after now. */
-function totp(uri, step = 0) {
-  const secret = base32Decode(new URL(uri).searchParams.get('secret'));
-  const counter = Buffer.alloc(8);
-  counter.writeBigUInt64BE(BigInt(Math.floor(Date.now() / 1000 / 30) + step));
-  const digest = createHmac('sha1', secret).update(counter).digest();
-  const offset = digest[19] & 0x0f;
-  const binary = digest.readUInt32BE(offset) & 0x7fffffff;
-  return String(binary % 1_000_000).padStart(6, '0');
-}
-
-/** Fills a field by focusing it and typing, as a keyboard user would. */
-async function typeInto(page, label, text) {
-  const field = page.getByLabel(label, { exact: true });
-  await field.focus();
-  await page.keyboard.type(text);
-}
+import { PASSWORD, addStaff, totp, typeInto } from '../lib/flows.js';
 
 describe('staff console', () => {
   let server;

@@ -7,8 +7,6 @@
 // confirm, and the squatter's account is evicted.
 
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { createHmac } from 'node:crypto';
 import { after, afterEach, before, describe, it } from 'node:test';
 import {
   assertNoProblems,
@@ -18,125 +16,7 @@ import {
   screenshot,
   startServer,
 } from '../lib/harness.js';
-
-const PASSWORD = 'Correct-horse-42';
-
-/** Runs `shengshi staff add` on the server's data directory; resolves to the provisioning URI. */
-function addStaff(dataDir, { username, name, department, role }) {
-  const env = {};
-  for (const [key, value] of Object.entries(process.env)) {
-    if (!key.startsWith('SHENGSHI_')) env[key] = value;
-  }
-  const child = spawn(
-    process.env.SHENGSHI_BIN,
-    ['staff', 'add', '--data-dir', dataDir, '--username', username, '--name', name,
-      '--department', department, '--role', role],
-    { cwd: dataDir, env, stdio: ['pipe', 'pipe', 'pipe'] },
-  );
-  let stdout = '';
-  let stderr = '';
-  child.stdout.setEncoding('utf8').on('data', (chunk) => { stdout += chunk; });
-  child.stderr.setEncoding('utf8').on('data', (chunk) => { stderr += chunk; });
-  child.stdin.end(`${PASSWORD}\n`);
-  return new Promise((resolve, reject) => {
-    child.once('error', reject);
-    child.once('exit', (code) => {
-      if (code === 0) resolve(stdout.trim());
-      else reject(new Error(`shengshi staff add failed (${code}):\n${stderr}`));
-    });
-  });
-}
-
-/** RFC 4648 base32, as in the provisioning URI's `secret`. */
-function base32Decode(text) {
-  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
-  let bits = 0;
-  let value = 0;
-  const out = [];
-  for (const c of text.replace(/=+$/, '')) {
-    const index = alphabet.indexOf(c);
-    assert.ok(index >= 0, `not base32: ${c}`);
-    value = (value << 5) | index;
-    bits += 5;
-    if (bits >= 8) {
-      bits -= 8;
-      out.push((value >>> bits) & 0xff);
-    }
-  }
-  return Buffer.from(out);
-}
-
-/** The RFC 6238 code (HMAC-SHA-1, 30 s, 6 digits) for `step` steps after now. */
-function totp(uri, step = 0) {
-  const secret = base32Decode(new URL(uri).searchParams.get('secret'));
-  const counter = Buffer.alloc(8);
-  counter.writeBigUInt64BE(BigInt(Math.floor(Date.now() / 1000 / 30) + step));
-  const digest = createHmac('sha1', secret).update(counter).digest();
-  const offset = digest[19] & 0x0f;
-  const binary = digest.readUInt32BE(offset) & 0x7fffffff;
-  return String(binary % 1_000_000).padStart(6, '0');
-}
-
-/** The first "Try real-name registration as" resident the server printed. */
-function demoResident(stdout) {
-  const lines = stdout.split('\n');
-  const at = lines.findIndex((l) => l.includes('Try real-name registration as'));
-  assert.ok(at >= 0, `the demo names residents to try:\n${stdout}`);
-  const [name, idNumber] = lines[at + 1].trim().split(/\s+/);
-  return { name, idNumber };
-}
-
-/** The newest code the demo outbox shows for this phone. */
-async function codeFromOutbox(origin, phone) {
-  const html = await (await fetch(`${origin}/demo/sms`)).text();
-  const code = /(?:验证码是|code is)\s*(\d{6})/;
-  const row = html.split('<tr>').find((r) => r.includes(phone) && code.test(r));
-  assert.ok(row, `a code for ${phone} in the outbox`);
-  return row.match(code)[1];
-}
-
-async function api(origin, path, body) {
-  const response = await fetch(`${origin}${path}`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-  });
-  return { status: response.status, body: await response.json() };
-}
-
-/** Registers the demo resident with this phone through the JSON API. */
-async function registerResident(server, phone) {
-  const { name, idNumber } = demoResident(server.stdout());
-  assert.equal((await api(server.origin, '/api/v1/registration/codes', { phone })).status, 202);
-  const code = await codeFromOutbox(server.origin, phone);
-  const proof = await api(server.origin, '/api/v1/registration/phone-proofs', { phone, code });
-  assert.equal(proof.status, 201);
-  const done = await api(server.origin, '/api/v1/registrations', {
-    proof: proof.body.proof,
-    name,
-    id_number: idNumber,
-  });
-  assert.equal(done.status, 202);
-}
-
-/** A virtual platform authenticator that verifies the user (like a fingerprint). */
-async function addVirtualAuthenticator(page) {
-  const cdp = await page.context().newCDPSession(page);
-  await cdp.send('WebAuthn.enable');
-  const { authenticatorId } = await cdp.send('WebAuthn.addVirtualAuthenticator', {
-    options: {
-      protocol: 'ctap2',
-      transport: 'internal',
-      hasResidentKey: true,
-      hasUserVerification: true,
-      isUserVerified: true,
-      automaticPresenceSimulation: true,
-    },
-  });
-  return {
-    credentials: async () => (await cdp.send('WebAuthn.getCredentials', { authenticatorId })).credentials,
-  };
-}
+import { PASSWORD, addStaff, totp, demoResident, codeFromOutbox, registerResident, addVirtualAuthenticator } from '../lib/flows.js';
 
 describe('staff counter check', () => {
   let server;
