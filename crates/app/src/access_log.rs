@@ -29,11 +29,16 @@ pub enum AccessLogError {
     Store(String),
     #[error("the access log's stored state is unreadable: {0}")]
     Corrupt(String),
+    #[error("another writer extended the access log first")]
+    Conflict,
 }
 
 impl From<StoreError> for AccessLogError {
     fn from(e: StoreError) -> Self {
-        Self::Store(e.to_string())
+        match e {
+            StoreError::Conflict(_) => Self::Conflict,
+            other => Self::Store(other.to_string()),
+        }
     }
 }
 
@@ -143,7 +148,18 @@ impl Sequencer {
         let mut batch = Vec::with_capacity(MAX_BATCH);
         while receiver.recv_many(&mut batch, MAX_BATCH).await > 0 {
             let (entries, acks): (Vec<_>, Vec<_>) = batch.drain(..).unzip();
-            let result = self.commit(&entries).await;
+            let mut result = self.commit(&entries).await;
+            if matches!(result, Err(AccessLogError::Conflict)) {
+                // Another process (an operator command) appended meanwhile:
+                // continue from what is stored and try once more.
+                match current_range(self.store.as_ref()).await {
+                    Ok(range) => {
+                        self.range = range;
+                        result = self.commit(&entries).await;
+                    }
+                    Err(e) => result = Err(e),
+                }
+            }
             if let Err(e) = &result {
                 tracing::error!(error = %e, entries = entries.len(), "access entries not written");
                 // Another sequencer may have moved the tree on: start from what is stored.

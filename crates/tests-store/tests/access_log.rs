@@ -20,6 +20,7 @@ tests_on_both_backends!(
     a_rehashed_entry_breaks_its_checkpoint,
     a_deleted_entry_is_named_and_a_cut_tail_is_truncation,
     a_forged_checkpoint_signature_is_refused,
+    two_writers_take_turns_and_the_log_verifies,
 );
 
 fn request(subject: SubjectId, purpose: Purpose) -> AccessRequest {
@@ -268,4 +269,28 @@ async fn a_forged_checkpoint_signature_is_refused(backend: Backend) {
         }
         other => panic!("expected a bad signature, got {other:?}"),
     }
+}
+
+/// A server and an operator command (two sequencers on one database) both
+/// append: each catches up with the other instead of failing its callers.
+async fn two_writers_take_turns_and_the_log_verifies(backend: Backend) {
+    let Some((t, subject)) = world_with_accesses(backend, 1).await else {
+        return;
+    };
+    let other = shengshi_app::Services {
+        access_log: shengshi_test_support::start_access_log(
+            t.services.store.clone(),
+            t.services.kek.as_ref(),
+            t.services.clock.clone(),
+        )
+        .await,
+        ..t.services.clone()
+    };
+    for round in 0..4 {
+        let writer = if round % 2 == 0 { &other } else { &t.services };
+        door::open(writer, request(subject, Purpose::OwnAccount))
+            .await
+            .unwrap_or_else(|e| panic!("round {round}: {e}"));
+    }
+    assert_eq!(verify(&t).await.unwrap().entries, 5);
 }
