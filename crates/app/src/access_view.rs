@@ -73,6 +73,9 @@ pub struct AccessRow {
     pub purpose: Purpose,
     pub reference: Option<String>,
     pub fields: Vec<String>,
+    /// The cited legal basis when the access was withheld from the resident
+    /// until an embargo ended (shown as "disclosed after an embargo").
+    pub disclosed_after_embargo: Option<String>,
 }
 
 /// A page of rows, newest first.
@@ -93,15 +96,27 @@ pub struct AccessQuery {
     pub limit: u32,
 }
 
-fn row_of(stored: &StoredAccessEntry, subject: SubjectId) -> Result<AccessRow, AccessViewError> {
-    let entry = AccessEntry::from_bytes(&stored.entry)
-        .map_err(|e| corrupt(format!("entry {}: {e}", stored.leaf_index)))?;
+fn entry_of(stored: &StoredAccessEntry) -> Result<AccessEntry, AccessViewError> {
+    AccessEntry::from_bytes(&stored.entry)
+        .map_err(|e| corrupt(format!("entry {}: {e}", stored.leaf_index)))
+}
+
+/// The row the resident is shown; `None` while an embargo still withholds it.
+fn row_of(
+    stored: &StoredAccessEntry,
+    subject: SubjectId,
+    now: Timestamp,
+) -> Result<Option<AccessRow>, AccessViewError> {
+    let entry = entry_of(stored)?;
     // The row is indexed by subject; the signed bytes must agree.
     if entry.subject != subject {
         return Err(corrupt(format!(
             "entry {} is filed under another subject",
             stored.leaf_index
         )));
+    }
+    if entry.is_embargoed_at(now) {
+        return Ok(None);
     }
     let (accessor, department, role) = match entry.accessor {
         Accessor::Subject => (AccessorKind::Subject, None, None),
@@ -112,7 +127,7 @@ fn row_of(stored: &StoredAccessEntry, subject: SubjectId) -> Result<AccessRow, A
         Accessor::Operator => (AccessorKind::Operator, None, None),
         Accessor::Delegate { .. } => (AccessorKind::Delegate, None, None),
     };
-    Ok(AccessRow {
+    Ok(Some(AccessRow {
         leaf_index: stored.leaf_index,
         at: entry.at,
         accessor,
@@ -121,10 +136,12 @@ fn row_of(stored: &StoredAccessEntry, subject: SubjectId) -> Result<AccessRow, A
         purpose: entry.purpose,
         reference: entry.reference,
         fields: entry.fields,
-    })
+        disclosed_after_embargo: entry.embargo.map(|e| e.basis),
+    }))
 }
 
-/// One page of the subject's entries, newest first.
+/// One page of the subject's entries, newest first. Entries still under an
+/// embargo are left out, as if they were not there (like a purpose filter).
 ///
 /// The purpose filter is applied while paging: entries of other purposes are
 /// skipped, reading at most a few store pages per call. So a filtered page
@@ -139,6 +156,7 @@ pub async fn list(
     let wanted = limit as usize;
     // One more than a page, so a full page knows whether anything is older.
     let fetch = limit + 1;
+    let now = services.clock.now();
     let mut rows = Vec::new();
     let mut cursor = query.before;
     for _ in 0..MAX_SCANS {
@@ -150,8 +168,8 @@ pub async fn list(
         let last = batch.len().saturating_sub(1);
         for (i, stored) in batch.iter().enumerate() {
             cursor = Some(stored.leaf_index);
-            let row = row_of(stored, subject)?;
-            if query.purpose.is_none_or(|p| p == row.purpose) {
+            let row = row_of(stored, subject, now)?;
+            if let Some(row) = row.filter(|r| query.purpose.is_none_or(|p| p == r.purpose)) {
                 rows.push(row);
             }
             if rows.len() == wanted {
@@ -175,11 +193,13 @@ pub async fn list(
     })
 }
 
-/// Every entry of the subject, newest first (for the export).
+/// Every entry of the subject the resident may see, newest first (for the
+/// export).
 pub async fn all(
     services: &Services,
     subject: SubjectId,
 ) -> Result<Vec<AccessRow>, AccessViewError> {
+    let now = services.clock.now();
     let mut rows = Vec::new();
     let mut cursor = None;
     loop {
@@ -188,7 +208,7 @@ pub async fn all(
             .subject_access_entries(subject, cursor, BATCH)
             .await?;
         for stored in &batch {
-            rows.push(row_of(stored, subject)?);
+            rows.extend(row_of(stored, subject, now)?);
         }
         match batch.last() {
             Some(last) if batch.len() == BATCH as usize => cursor = Some(last.leaf_index),
@@ -230,6 +250,11 @@ pub async fn inclusion(
         .next()
         .filter(|e| e.leaf_index == leaf_index && e.subject == subject)
         .ok_or(AccessViewError::NotFound)?;
+    // An entry still under embargo does not exist for the resident: its
+    // proof would reveal it (and its bytes name the embargo).
+    if entry_of(&stored)?.is_embargoed_at(services.clock.now()) {
+        return Err(AccessViewError::NotFound);
+    }
     // Entries and their checkpoint commit in one transaction, so the latest
     // checkpoint always covers an entry that can be read.
     let checkpoint = store
@@ -279,6 +304,88 @@ pub async fn inclusion(
     })
 }
 
+/// Published numbers about accesses in a period: no subject, no staff member,
+/// no reference, only counts. Entries under an embargo are counted like any
+/// other, so the published totals never lag behind the log.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AccessStatistics {
+    /// Start of the period (inclusive).
+    pub from: Timestamp,
+    /// End of the period (exclusive).
+    pub to: Timestamp,
+    pub total: u64,
+    /// Of `total`, accesses made under an embargo (ended or not).
+    pub embargoed: u64,
+    /// Every purpose, in [`Purpose::ALL`] order, with its count (zeros included).
+    pub by_purpose: Vec<(Purpose, u64)>,
+    /// Staff accesses per department, in [`Department::ALL`] order.
+    pub by_department: Vec<(Department, u64)>,
+    /// Every kind of accessor with its count.
+    pub by_accessor: Vec<(AccessorKind, u64)>,
+}
+
+/// Counts the accesses logged in `[from, to)`.
+///
+/// O(n) in the log's size: every entry is read. Fine at today's sizes; a
+/// per-day counter table would make it cheap when the log grows large.
+pub async fn statistics(
+    services: &Services,
+    from: Timestamp,
+    to: Timestamp,
+) -> Result<AccessStatistics, AccessViewError> {
+    const ACCESSORS: [AccessorKind; 5] = [
+        AccessorKind::Subject,
+        AccessorKind::Platform,
+        AccessorKind::Staff,
+        AccessorKind::Operator,
+        AccessorKind::Delegate,
+    ];
+    let mut stats = AccessStatistics {
+        from,
+        to,
+        total: 0,
+        embargoed: 0,
+        by_purpose: Purpose::ALL.iter().map(|p| (*p, 0)).collect(),
+        by_department: Department::ALL.iter().map(|d| (*d, 0)).collect(),
+        by_accessor: ACCESSORS.iter().map(|a| (*a, 0)).collect(),
+    };
+    fn bump<K: PartialEq>(counts: &mut [(K, u64)], key: K) {
+        if let Some((_, n)) = counts.iter_mut().find(|(k, _)| *k == key) {
+            *n += 1;
+        }
+    }
+    let mut next = 0;
+    loop {
+        let batch = services.store.access_entries(next, BATCH).await?;
+        for stored in &batch {
+            next = stored.leaf_index + 1;
+            if stored.at < from || stored.at >= to {
+                continue;
+            }
+            let entry = entry_of(stored)?;
+            stats.total += 1;
+            if entry.embargo.is_some() {
+                stats.embargoed += 1;
+            }
+            bump(&mut stats.by_purpose, entry.purpose);
+            let kind = match entry.accessor {
+                Accessor::Subject => AccessorKind::Subject,
+                Accessor::Platform => AccessorKind::Platform,
+                Accessor::Staff { department, .. } => {
+                    bump(&mut stats.by_department, department);
+                    AccessorKind::Staff
+                }
+                Accessor::Operator => AccessorKind::Operator,
+                Accessor::Delegate { .. } => AccessorKind::Delegate,
+            };
+            bump(&mut stats.by_accessor, kind);
+        }
+        if batch.len() < BATCH as usize {
+            return Ok(stats);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -293,6 +400,7 @@ mod tests {
             purpose: Purpose::CounterCheck,
             reference: Some("visit-1".into()),
             fields: vec!["name".into()],
+            embargo: None,
         };
         let bytes = entry.to_bytes();
         StoredAccessEntry {
@@ -312,7 +420,13 @@ mod tests {
             department: Department::PublicSecurity,
             role: Role::Clerk,
         };
-        let row = row_of(&stored(subject, staff), subject).unwrap();
+        let row = row_of(
+            &stored(subject, staff),
+            subject,
+            Timestamp::from_unix_millis(1_800_000_000_000).unwrap(),
+        )
+        .unwrap()
+        .unwrap();
         assert_eq!(row.accessor, AccessorKind::Staff);
         assert_eq!(row.department, Some(Department::PublicSecurity));
         assert_eq!(row.role, Some(Role::Clerk));
@@ -324,7 +438,11 @@ mod tests {
     fn an_entry_about_someone_else_is_refused() {
         let entry = stored(SubjectId::new(), Accessor::Platform);
         assert!(matches!(
-            row_of(&entry, SubjectId::new()),
+            row_of(
+                &entry,
+                SubjectId::new(),
+                Timestamp::from_unix_millis(1_800_000_000_000).unwrap()
+            ),
             Err(AccessViewError::Corrupt(_))
         ));
     }

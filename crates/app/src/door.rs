@@ -21,12 +21,13 @@
 //! }
 //! ```
 
-use shengshi_domain::access::{AccessEntry, Accessor, Purpose};
+use shengshi_domain::access::{AccessEntry, Accessor, Embargo, Purpose};
 use shengshi_domain::{EventId, SubjectId};
 use shengshi_envelope::{DataKey, EnvelopeError, Sealed};
 use zeroize::Zeroizing;
 
 use crate::access_log::AccessLogError;
+use crate::embargo::EmbargoGrant;
 use crate::keys::{self, KeyError};
 use crate::Services;
 
@@ -85,6 +86,40 @@ impl Opened {
 
 /// Logs the access durably, then loads the subject's data key.
 pub async fn open(services: &Services, request: AccessRequest) -> Result<Opened, DoorError> {
+    open_with(services, request, None).await
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum EmbargoedOpenError {
+    #[error("the embargo was approved for another subject")]
+    OtherSubject,
+    #[error(transparent)]
+    Door(#[from] DoorError),
+}
+
+/// Like [`open`], for an access the subject may not be told of yet: the entry
+/// is logged (and witnessed) now, carrying the embargo, and the resident's
+/// view shows it once the embargo ends. Only an approved embargo of this
+/// subject yields a grant (see [`crate::embargo::grant`]).
+///
+/// A separate function rather than a field of [`AccessRequest`]: the dozen
+/// ordinary callers stay unchanged and cannot set an embargo by accident.
+pub async fn open_embargoed(
+    services: &Services,
+    request: AccessRequest,
+    grant: &EmbargoGrant,
+) -> Result<Opened, EmbargoedOpenError> {
+    if grant.subject() != request.subject {
+        return Err(EmbargoedOpenError::OtherSubject);
+    }
+    Ok(open_with(services, request, Some(grant.embargo().clone())).await?)
+}
+
+async fn open_with(
+    services: &Services,
+    request: AccessRequest,
+    embargo: Option<Embargo>,
+) -> Result<Opened, DoorError> {
     let entry = AccessEntry {
         id: EventId::new(),
         at: services.clock.now(),
@@ -93,6 +128,7 @@ pub async fn open(services: &Services, request: AccessRequest) -> Result<Opened,
         purpose: request.purpose,
         reference: request.reference,
         fields: request.fields.iter().map(|f| (*f).to_owned()).collect(),
+        embargo,
     };
     let leaf_index = services.access_log.record(entry).await?;
     let key = keys::load(services, request.subject).await?;

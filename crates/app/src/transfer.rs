@@ -15,7 +15,8 @@ use shengshi_domain::mandate::{Mandate, MandateAction};
 use shengshi_domain::SecurityEvent;
 use shengshi_store::{
     Installation, Store, StoreError, StoredAccessEntry, StoredAccount, StoredCheckpoint,
-    StoredDataKey, StoredPasskey, StoredPlatformSecret, StoredRegistryRecord, StoredStaff,
+    StoredCorrection, StoredDataKey, StoredEmbargo, StoredPasskey, StoredPlatformSecret,
+    StoredRegistryRecord, StoredStaff,
 };
 use std::io::{BufRead, Write};
 
@@ -44,6 +45,8 @@ enum Record {
     Mandate(Mandate),
     /// One action taken under a mandate.
     MandateAction(MandateAction),
+    /// A resident's correction request, value and explanation sealed.
+    Correction(StoredCorrection),
     /// One person in the population registry (`"record":"registry_record"`).
     #[serde(rename = "registry_record")]
     Registry(StoredRegistryRecord),
@@ -51,6 +54,8 @@ enum Record {
     Staff(StoredStaff),
     /// A passkey of a resident or staff member, revoked or not.
     Passkey(StoredPasskey),
+    /// An embargo on telling a subject about accesses, whatever its status.
+    Embargo(StoredEmbargo),
     /// One access-log entry, with the exact bytes its leaf hash covers.
     AccessEntry(StoredAccessEntry),
     /// One signed access-log checkpoint (with any witness cosignatures).
@@ -156,6 +161,17 @@ pub async fn export(
             records += 1;
         }
     }
+    // Correction requests after the accounts they reference.
+    let mut after = None;
+    loop {
+        let page = store.corrections(after, PAGE).await?;
+        let Some(last) = page.last() else { break };
+        after = Some(last.id);
+        for correction in page {
+            write_line(out, &Record::Correction(correction))?;
+            records += 1;
+        }
+    }
     // Registry records after the data keys they reference.
     let mut after = None;
     loop {
@@ -175,6 +191,17 @@ pub async fn export(
         after = Some(last.id);
         for staff in page {
             write_line(out, &Record::Staff(staff))?;
+            records += 1;
+        }
+    }
+    // Embargoes after the staff who requested and decided them.
+    let mut after = None;
+    loop {
+        let page = store.embargoes(after, PAGE).await?;
+        let Some(last) = page.last() else { break };
+        after = Some(last.id);
+        for embargo in page {
+            write_line(out, &Record::Embargo(embargo))?;
             records += 1;
         }
     }
@@ -269,9 +296,11 @@ pub async fn import(
     let mut accounts = Vec::new();
     let mut mandates = Vec::new();
     let mut mandate_actions = Vec::new();
+    let mut corrections = Vec::new();
     let mut registry = Vec::new();
     let mut staff = Vec::new();
     let mut passkeys = Vec::new();
+    let mut embargoes = Vec::new();
     let mut access_entries = Vec::new();
     let mut checkpoints = Vec::new();
     let mut records = 0u64;
@@ -294,9 +323,11 @@ pub async fn import(
             Record::Account(account) => accounts.push(account),
             Record::Mandate(m) => mandates.push(m),
             Record::MandateAction(a) => mandate_actions.push(a),
+            Record::Correction(c) => corrections.push(c),
             Record::Registry(r) => registry.push(r),
             Record::Staff(member) => staff.push(member),
             Record::Passkey(passkey) => passkeys.push(passkey),
+            Record::Embargo(embargo) => embargoes.push(embargo),
             Record::AccessEntry(entry) => access_entries.push(entry),
             Record::AccessCheckpoint(checkpoint) => checkpoints.push(checkpoint),
             Record::End { records: expected } => {
@@ -337,6 +368,15 @@ pub async fn import(
             store.insert_mandate_actions(&mandate_actions).await?;
             mandate_actions.clear();
         }
+        if corrections.len() >= PAGE as usize {
+            // A correction request references its account.
+            store.insert_data_keys(&keys).await?;
+            keys.clear();
+            store.insert_accounts(&accounts).await?;
+            accounts.clear();
+            store.insert_corrections(&corrections).await?;
+            corrections.clear();
+        }
         if staff.len() >= PAGE as usize {
             store.insert_staff_many(&staff).await?;
             staff.clear();
@@ -344,6 +384,13 @@ pub async fn import(
         if passkeys.len() >= PAGE as usize {
             store.insert_passkeys(&passkeys).await?;
             passkeys.clear();
+        }
+        if embargoes.len() >= PAGE as usize {
+            // An embargo references staff: write pending staff first.
+            store.insert_staff_many(&staff).await?;
+            staff.clear();
+            store.insert_embargoes(&embargoes).await?;
+            embargoes.clear();
         }
         if access_entries.len() + checkpoints.len() >= PAGE as usize {
             store
@@ -372,9 +419,11 @@ pub async fn import(
     store.insert_accounts(&accounts).await?;
     store.insert_mandates(&mandates).await?;
     store.insert_mandate_actions(&mandate_actions).await?;
+    store.insert_corrections(&corrections).await?;
     store.upsert_registry_records(&[], &registry).await?;
     store.insert_staff_many(&staff).await?;
     store.insert_passkeys(&passkeys).await?;
+    store.insert_embargoes(&embargoes).await?;
     store
         .insert_access_log(&access_entries, &checkpoints)
         .await?;

@@ -6,7 +6,7 @@
 //! columns: the bytes travel unchanged through export and import, so the log
 //! verifies on either backend.
 
-use crate::{AccountId, Department, EventId, Role, StaffId, SubjectId, Timestamp};
+use crate::{AccountId, Department, EmbargoId, EventId, Role, StaffId, SubjectId, Timestamp};
 use serde::{Deserialize, Serialize};
 
 /// Who opened the data.
@@ -48,16 +48,22 @@ pub enum Purpose {
     /// An operator checked that data still opens after moving or re-keying
     /// the installation (export and import, key rotation).
     DataMigration,
+    /// The resident downloaded everything held about them (PIPL Art. 45).
+    SubjectExport,
+    /// The resident's correction requests were read back to them.
+    CorrectionReview,
 }
 
 impl Purpose {
-    pub const ALL: [Purpose; 6] = [
+    pub const ALL: [Purpose; 8] = [
         Self::OwnAccount,
         Self::RegistrationCheck,
         Self::DuplicateRegistrationNotice,
         Self::CounterCheck,
         Self::RegistryMaintenance,
         Self::DataMigration,
+        Self::SubjectExport,
+        Self::CorrectionReview,
     ];
 
     /// The stable snake_case name (also the message-catalog key suffix).
@@ -69,6 +75,8 @@ impl Purpose {
             Self::CounterCheck => "counter_check",
             Self::RegistryMaintenance => "registry_maintenance",
             Self::DataMigration => "data_migration",
+            Self::SubjectExport => "subject_export",
+            Self::CorrectionReview => "correction_review",
         }
     }
 }
@@ -87,6 +95,32 @@ pub struct AccessEntry {
     pub reference: Option<String>,
     /// Which fields were opened (e.g. `name`, `id_number`, `phone`).
     pub fields: Vec<String>,
+    /// Set when the law forbids telling the subject yet: the entry is logged
+    /// (and witnessed) now, and shown to the subject once `until` has passed.
+    /// Absent from the bytes when `None`, so older entries hash as before.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub embargo: Option<Embargo>,
+}
+
+/// Why, and until when, an access is withheld from its subject (PIPL Arts. 18
+/// and 35: telling them would impede an investigation the law protects).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Embargo {
+    /// The cited law and article, e.g. `刑事诉讼法第152条` or `PIPL Art. 18(1)`.
+    pub basis: String,
+    #[serde(with = "crate::security::millis")]
+    pub until: Timestamp,
+    /// The supervisor who approved the embargo.
+    pub approved_by: StaffId,
+    /// The approved embargo record.
+    pub approval: EmbargoId,
+}
+
+impl AccessEntry {
+    /// True while an embargo hides this entry from its subject.
+    pub fn is_embargoed_at(&self, now: Timestamp) -> bool {
+        self.embargo.as_ref().is_some_and(|e| now < e.until)
+    }
 }
 
 impl AccessEntry {
@@ -120,6 +154,7 @@ mod tests {
             purpose: Purpose::CounterCheck,
             reference: Some("counter-visit".into()),
             fields: vec!["name".into(), "id_number".into()],
+            embargo: None,
         };
         let bytes = entry.to_bytes();
         assert_eq!(AccessEntry::from_bytes(&bytes).unwrap(), entry);
@@ -130,5 +165,39 @@ mod tests {
             let json = serde_json::to_string(&purpose).unwrap();
             assert_eq!(json, format!("\"{}\"", purpose.name()));
         }
+    }
+
+    #[test]
+    fn an_entry_without_embargo_serialises_exactly_as_before() {
+        // Bytes of an entry written before embargoes existed: they must still
+        // parse, and re-serialise to the very same bytes (same leaf hash).
+        let before = r#"{"id":"0190f1c2-7a1b-7c3d-8e4f-0123456789ab","at":1700000000123,"subject":"0190f1c2-7a1b-7c3d-8e4f-0123456789ac","accessor":{"type":"platform"},"purpose":"registration_check","reference":null,"fields":["name"]}"#;
+        let entry = AccessEntry::from_bytes(before.as_bytes()).unwrap();
+        assert_eq!(entry.embargo, None);
+        assert_eq!(entry.to_bytes(), before.as_bytes());
+    }
+
+    #[test]
+    fn an_embargo_travels_in_the_bytes_and_ends_at_its_date() {
+        let until = Timestamp::from_unix_millis(1_800_000_000_000).unwrap();
+        let entry = AccessEntry {
+            id: EventId::new(),
+            at: Timestamp::from_unix_millis(1_700_000_000_000).unwrap(),
+            subject: SubjectId::new(),
+            accessor: Accessor::Platform,
+            purpose: Purpose::CounterCheck,
+            reference: None,
+            fields: vec![],
+            embargo: Some(Embargo {
+                basis: "PIPL Art. 18(1)".into(),
+                until,
+                approved_by: StaffId::new(),
+                approval: EmbargoId::new(),
+            }),
+        };
+        let bytes = entry.to_bytes();
+        assert_eq!(AccessEntry::from_bytes(&bytes).unwrap(), entry);
+        assert!(entry.is_embargoed_at(entry.at));
+        assert!(!entry.is_embargoed_at(until));
     }
 }

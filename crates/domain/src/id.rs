@@ -87,6 +87,10 @@ define_id!(
     /// A staff member's account (a civil servant or an operator of the platform).
     StaffId
 );
+define_id!(
+    /// An embargo on telling a subject about accesses (deferred disclosure).
+    EmbargoId
+);
 
 #[cfg(test)]
 mod tests {

@@ -15,7 +15,9 @@ pub mod staff;
 
 pub use account::AssuranceLevel;
 pub use clock::{CivilDate, Clock, FixedClock, SystemClock, Timestamp};
-pub use id::{AccountId, EventId, InstallationId, MandateActionId, MandateId, StaffId, SubjectId};
+pub use id::{
+    AccountId, EmbargoId, EventId, InstallationId, MandateActionId, MandateId, StaffId, SubjectId,
+};
 pub use identity::{
     DocumentKind, ForeignPermanentResidentIdCard, HkMacaoTaiwanRegion,
     HkMacaoTaiwanResidencePermit, IdNumberError, IdentityDocument, PersonName, PersonNameError,

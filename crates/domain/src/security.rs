@@ -3,7 +3,7 @@
 //! Events are typed so that each kind carries exactly the details it needs and
 //! never a secret. The log is append-only (enforced by the stores as well).
 
-use crate::{AccountId, EventId, MandateId, StaffId, SubjectId, Timestamp};
+use crate::{AccountId, EmbargoId, EventId, MandateId, StaffId, SubjectId, Timestamp};
 use serde::{Deserialize, Serialize};
 
 /// Who caused an event.
@@ -165,6 +165,39 @@ pub enum SecurityEventKind {
         from: u8,
         to: u8,
     },
+    /// A clerk asked to withhold accesses from a subject under a cited law,
+    /// until `until` (RFC 3339). The subject is in the embargo record.
+    EmbargoRequested {
+        embargo: EmbargoId,
+        staff: StaffId,
+        basis: String,
+        until: String,
+    },
+    /// A supervisor of the clerk's department approved an embargo.
+    EmbargoApproved {
+        embargo: EmbargoId,
+        staff: StaffId,
+    },
+    /// A supervisor of the clerk's department refused an embargo.
+    EmbargoRefused {
+        embargo: EmbargoId,
+        staff: StaffId,
+    },
+    /// A resident downloaded everything held about them (PIPL Art. 45).
+    DataExported {
+        account: AccountId,
+    },
+    /// A resident asked for their record to be corrected (PIPL Art. 46).
+    CorrectionRequested {
+        account: AccountId,
+        correction: uuid::Uuid,
+        field: String,
+    },
+    /// A resident closed their account (PIPL Art. 47): sessions, passkeys and
+    /// the mandates they gave were revoked; the data key is destroyed next.
+    AccountClosed {
+        account: AccountId,
+    },
 }
 
 impl SecurityEventKind {
@@ -200,6 +233,12 @@ impl SecurityEventKind {
             Self::CounterVerified { .. } => "counter_verified",
             Self::AccountEvicted { .. } => "account_evicted",
             Self::AssuranceChanged { .. } => "assurance_changed",
+            Self::EmbargoRequested { .. } => "embargo_requested",
+            Self::EmbargoApproved { .. } => "embargo_approved",
+            Self::EmbargoRefused { .. } => "embargo_refused",
+            Self::DataExported { .. } => "data_exported",
+            Self::CorrectionRequested { .. } => "correction_requested",
+            Self::AccountClosed { .. } => "account_closed",
         }
     }
 }

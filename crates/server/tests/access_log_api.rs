@@ -190,7 +190,7 @@ async fn the_log_exports_as_csv_and_json(backend: Backend) {
     let lines: Vec<&str> = body.trim_end_matches("\r\n").split("\r\n").collect();
     assert_eq!(
         lines[0],
-        "leaf_index,at,accessor,accessor_text,department,role,purpose,purpose_text,reference,fields"
+        "leaf_index,at,accessor,accessor_text,department,role,purpose,purpose_text,reference,fields,disclosed_after_embargo"
     );
     assert_eq!(lines.len(), 1 + list.len(), "{csv}");
     let newest = list[0]["leaf_index"].to_string();

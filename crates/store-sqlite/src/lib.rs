@@ -21,6 +21,8 @@ use std::time::Duration;
 use uuid::Uuid;
 
 mod access_log;
+mod corrections;
+mod embargoes;
 mod mandates;
 mod passkeys;
 mod registry;
@@ -144,7 +146,7 @@ impl AdminStore for SqliteStore {
     async fn is_empty(&self) -> Result<bool, StoreError> {
         let rows: i64 = sqlx::query_scalar(
             "SELECT (SELECT count(*) FROM installation) + (SELECT count(*) FROM security_events) \
-             + (SELECT count(*) FROM data_keys) + (SELECT count(*) FROM platform_secrets) + (SELECT count(*) FROM accounts) + (SELECT count(*) FROM staff) + (SELECT count(*) FROM passkeys) + (SELECT count(*) FROM access_log)",
+             + (SELECT count(*) FROM data_keys) + (SELECT count(*) FROM platform_secrets) + (SELECT count(*) FROM accounts) + (SELECT count(*) FROM staff) + (SELECT count(*) FROM passkeys) + (SELECT count(*) FROM access_log) + (SELECT count(*) FROM embargoes) + (SELECT count(*) FROM correction_requests)",
         )
         .fetch_one(&self.read)
         .await
@@ -804,5 +806,37 @@ impl AccountStore for SqliteStore {
         insert_data_key(&mut tx, key).await?;
         insert_account(&mut tx, replacement).await?;
         tx.commit().await.map_err(db)
+    }
+
+    async fn close_account(&self, account: AccountId, at: Timestamp) -> Result<bool, StoreError> {
+        let mut tx = self.write.begin_with("BEGIN IMMEDIATE").await.map_err(db)?;
+        let closed = sqlx::query(
+            "UPDATE accounts SET status = 'closed', updated_at = $1 \
+             WHERE id = $2 AND status = 'active'",
+        )
+        .bind(at.unix_millis())
+        .bind(account.as_uuid())
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?;
+        if closed.rows_affected() != 1 {
+            // Dropping the transaction rolls it back: nothing is written.
+            return Ok(false);
+        }
+        for revoke in [
+            "UPDATE sessions SET revoked_at = $1 WHERE account_id = $2 AND revoked_at IS NULL",
+            "UPDATE passkeys SET revoked_at = $1 \
+             WHERE owner_kind = 'resident' AND owner_id = $2 AND revoked_at IS NULL",
+            "UPDATE mandates SET revoked_at = $1 WHERE grantor = $2 AND revoked_at IS NULL",
+        ] {
+            sqlx::query(revoke)
+                .bind(at.unix_millis())
+                .bind(account.as_uuid())
+                .execute(&mut *tx)
+                .await
+                .map_err(db)?;
+        }
+        tx.commit().await.map_err(db)?;
+        Ok(true)
     }
 }

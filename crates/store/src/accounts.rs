@@ -90,4 +90,8 @@ pub trait AccountStore: Send + Sync {
         key: &StoredDataKey,
         at: Timestamp,
     ) -> Result<(), StoreError>;
+    /// In one transaction: closes the active account (status `closed`),
+    /// revokes its sessions, its passkeys and the mandates it gave. `false`
+    /// (and nothing written) when the account is not active.
+    async fn close_account(&self, account: AccountId, at: Timestamp) -> Result<bool, StoreError>;
 }

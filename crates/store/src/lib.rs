@@ -8,6 +8,8 @@ use shengshi_domain::{InstallationId, SecurityEvent, SubjectId, Timestamp};
 
 mod access_log;
 mod accounts;
+mod corrections;
+mod embargoes;
 mod error;
 mod mandates;
 mod passkeys;
@@ -17,6 +19,8 @@ mod staff;
 mod staff_sessions;
 pub use access_log::{AccessLogStore, StoredAccessEntry, StoredCheckpoint};
 pub use accounts::{AccountStore, StoredAccount};
+pub use corrections::{CorrectionStore, StoredCorrection};
+pub use embargoes::{EmbargoStatus, EmbargoStore, StoredEmbargo};
 pub use error::StoreError;
 pub use mandates::{ActionRefused, MandateStore, Revocation};
 pub use passkeys::{CeremonyPurpose, PasskeyOwner, PasskeyStore, StoredCeremony, StoredPasskey};
@@ -278,6 +282,8 @@ pub trait Store:
     + StaffSessionStore
     + PasskeyStore
     + AccessLogStore
+    + CorrectionStore
+    + EmbargoStore
 {
 }
 impl<T> Store for T where
@@ -295,6 +301,8 @@ impl<T> Store for T where
         + StaffSessionStore
         + PasskeyStore
         + AccessLogStore
+        + CorrectionStore
+        + EmbargoStore
 {
 }
 

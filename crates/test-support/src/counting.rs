@@ -138,6 +138,14 @@ counted!(AccountStore {
     async fn record_in_person_check(&self, account: AccountId, at: Timestamp) -> Result<bool, StoreError>;
     async fn set_assurance_level(&self, account: AccountId, level: i64, at: Timestamp) -> Result<(), StoreError>;
     async fn evict_and_replace(&self, squatter: AccountId, replacement: &StoredAccount, key: &StoredDataKey, at: Timestamp) -> Result<(), StoreError>;
+    async fn close_account(&self, account: AccountId, at: Timestamp) -> Result<bool, StoreError>;
+});
+
+counted!(CorrectionStore {
+    async fn insert_correction(&self, correction: &StoredCorrection) -> Result<(), StoreError>;
+    async fn corrections_by_account(&self, account: AccountId) -> Result<Vec<StoredCorrection>, StoreError>;
+    async fn corrections(&self, after: Option<uuid::Uuid>, limit: u32) -> Result<Vec<StoredCorrection>, StoreError>;
+    async fn insert_corrections(&self, corrections: &[StoredCorrection]) -> Result<(), StoreError>;
 });
 
 counted!(RegistryStore {
@@ -212,4 +220,12 @@ counted!(AccessLogStore {
     async fn subject_access_entries(&self, subject: SubjectId, before_index: Option<u64>, limit: u32) -> Result<Vec<StoredAccessEntry>, StoreError>;
     async fn add_checkpoint_cosignature(&self, tree_size: u64, note: &str) -> Result<bool, StoreError>;
     async fn insert_access_log(&self, entries: &[StoredAccessEntry], checkpoints: &[StoredCheckpoint]) -> Result<(), StoreError>;
+});
+
+counted!(EmbargoStore {
+    async fn insert_embargo(&self, embargo: &StoredEmbargo) -> Result<(), StoreError>;
+    async fn embargo(&self, id: shengshi_domain::EmbargoId) -> Result<Option<StoredEmbargo>, StoreError>;
+    async fn decide_embargo(&self, id: shengshi_domain::EmbargoId, status: EmbargoStatus, decided_by: StaffId, at: Timestamp) -> Result<bool, StoreError>;
+    async fn embargoes(&self, after: Option<shengshi_domain::EmbargoId>, limit: u32) -> Result<Vec<StoredEmbargo>, StoreError>;
+    async fn insert_embargoes(&self, embargoes: &[StoredEmbargo]) -> Result<(), StoreError>;
 });

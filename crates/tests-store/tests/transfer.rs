@@ -81,6 +81,23 @@ async fn populate(
         .create_account(&account, &stored_key)
         .await
         .unwrap();
+    // A correction request of that account, sealed with its key.
+    services
+        .store
+        .insert_correction(&shengshi_store::StoredCorrection {
+            id: uuid::Uuid::now_v7(),
+            account: account.id,
+            field: "address".into(),
+            sealed_value: key
+                .seal("文三路".as_bytes(), b"correction.value")
+                .into_bytes(),
+            sealed_explanation: key.seal(b"moved", b"correction.explanation").into_bytes(),
+            status: "open".into(),
+            created_at: now,
+            decided_at: None,
+        })
+        .await
+        .unwrap();
     // A staff member, locked out mid-way, with a used TOTP step.
     services
         .store
@@ -182,6 +199,11 @@ async fn an_installation_moves_from_sqlite_to_postgres_and_back_unchanged() {
         "passkeys are exported, revoked ones too"
     );
     assert!(original.contains(r#""in_person_verified_at":"#));
+    assert_eq!(
+        original.matches(r#"{"record":"correction","#).count(),
+        1,
+        "correction requests are exported"
+    );
 
     let target = pg.store().await;
     let report = import(target.as_ref(), &mut original.as_bytes())

@@ -94,6 +94,20 @@ pub enum ProblemKind {
     OtherAccountExists,
     /// None of the resident's access log entries has this index.
     AccessEntryNotFound,
+    /// An embargo request cites no legal basis.
+    EmbargoNoBasis,
+    /// An embargo request's cited basis is too long.
+    EmbargoBasisTooLong,
+    /// An embargo must end in the future.
+    EmbargoEndsInThePast,
+    /// An embargo may run for at most a year.
+    EmbargoTooLong,
+    /// No embargo with this id in the staff member's department.
+    EmbargoNotFound,
+    /// A supervisor may not decide an embargo they requested.
+    EmbargoOwnRequest,
+    /// The embargo was already approved or refused.
+    EmbargoAlreadyDecided,
 }
 
 impl ProblemKind {
@@ -154,6 +168,13 @@ impl ProblemKind {
             Self::StaffForbidden => "staff-forbidden",
             Self::OtherAccountExists => "other-account-exists",
             Self::AccessEntryNotFound => "access-entry-not-found",
+            Self::EmbargoNoBasis => "embargo-no-basis",
+            Self::EmbargoBasisTooLong => "embargo-basis-too-long",
+            Self::EmbargoEndsInThePast => "embargo-ends-in-the-past",
+            Self::EmbargoTooLong => "embargo-too-long",
+            Self::EmbargoNotFound => "embargo-not-found",
+            Self::EmbargoOwnRequest => "embargo-own-request",
+            Self::EmbargoAlreadyDecided => "embargo-already-decided",
         }
     }
 
@@ -177,7 +198,13 @@ impl ProblemKind {
             }
             Self::StaffLockedOut => StatusCode::TOO_MANY_REQUESTS,
             Self::PasskeyLoginRefused => StatusCode::UNAUTHORIZED,
-            Self::StaffForbidden => StatusCode::FORBIDDEN,
+            Self::StaffForbidden | Self::EmbargoOwnRequest => StatusCode::FORBIDDEN,
+            Self::EmbargoNotFound => StatusCode::NOT_FOUND,
+            Self::EmbargoAlreadyDecided => StatusCode::CONFLICT,
+            Self::EmbargoNoBasis
+            | Self::EmbargoBasisTooLong
+            | Self::EmbargoEndsInThePast
+            | Self::EmbargoTooLong => StatusCode::UNPROCESSABLE_ENTITY,
             Self::PasskeyNotFound => StatusCode::NOT_FOUND,
             Self::PasskeyAlreadyRegistered | Self::OtherAccountExists => StatusCode::CONFLICT,
             Self::CeremonyUnknown

@@ -53,6 +53,11 @@ pub struct AccessEntryDto {
     pub reference: Option<String>,
     /// Which fields were opened, e.g. `name`, `id_number`, `phone`.
     pub fields: Vec<String>,
+    /// Present when the law forbade telling you of this access until an
+    /// embargo ended: the cited legal basis. The access was logged when it
+    /// happened; it is shown only now.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub disclosed_after_embargo: Option<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -132,6 +137,7 @@ fn dto(lang: Lang, row: AccessRow) -> AccessEntryDto {
         purpose_text: purpose_text(lang, row.purpose).to_owned(),
         reference: row.reference,
         fields: row.fields,
+        disclosed_after_embargo: row.disclosed_after_embargo,
     }
 }
 
@@ -242,7 +248,7 @@ fn attachment(content_type: &'static str, filename: &str, body: Vec<u8>) -> Resp
 }
 
 /// The CSV columns, in order (stable names; values as in the JSON).
-pub const CSV_HEADER: [&str; 10] = [
+pub const CSV_HEADER: [&str; 11] = [
     "leaf_index",
     "at",
     "accessor",
@@ -253,6 +259,7 @@ pub const CSV_HEADER: [&str; 10] = [
     "purpose_text",
     "reference",
     "fields",
+    "disclosed_after_embargo",
 ];
 
 /// One CSV field (RFC 4180): quoted when it holds a comma, quote or line
@@ -297,6 +304,7 @@ pub(crate) fn to_csv(entries: &[AccessEntryDto]) -> String {
                 &e.purpose_text,
                 e.reference.as_deref().unwrap_or(""),
                 &fields,
+                e.disclosed_after_embargo.as_deref().unwrap_or(""),
             ],
         );
     }
@@ -325,7 +333,7 @@ fn export_name(state: &AppState, extension: &str) -> String {
     path = "/api/v1/me/access-log/export.csv",
     tag = "access-log",
     responses(
-        (status = 200, description = "A download (`Content-Disposition: attachment`); columns: leaf_index, at, accessor, accessor_text, department, role, purpose, purpose_text, reference, fields (space-separated)", body = String, content_type = "text/csv"),
+        (status = 200, description = "A download (`Content-Disposition: attachment`); columns: leaf_index, at, accessor, accessor_text, department, role, purpose, purpose_text, reference, fields (space-separated), disclosed_after_embargo (the cited legal basis, for an access shown only after an embargo ended)", body = String, content_type = "text/csv"),
         (status = 401, description = "No live session", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -428,6 +436,7 @@ mod tests {
             purpose_text: "Counter check".into(),
             reference: reference.map(str::to_owned),
             fields: vec!["name".into(), "id_number".into()],
+            disclosed_after_embargo: None,
         }
     }
 

@@ -2,9 +2,11 @@
 
 pub mod access_log;
 pub mod counter;
+pub mod embargoes;
 pub mod mandates;
 pub mod passkeys;
 pub mod registration;
+pub mod rights;
 pub mod session;
 pub mod staff;
 pub mod staff_passkeys;
@@ -46,6 +48,10 @@ use crate::AppState;
         access_log::export_csv,
         access_log::export_json,
         access_log::proof,
+        rights::export,
+        rights::request_correction,
+        rights::list_corrections,
+        rights::close,
         mandates::list,
         mandates::grant,
         mandates::revoke,
@@ -63,6 +69,10 @@ use crate::AppState;
         passkeys::login,
         counter::send,
         counter::complete,
+        embargoes::request,
+        embargoes::approve,
+        embargoes::refuse,
+        embargoes::statistics,
         staff_passkeys::begin_registration,
         staff_passkeys::finish_registration,
         staff_passkeys::list,
@@ -90,6 +100,10 @@ use crate::AppState;
         access_log::AccessLogPage,
         access_log::AccessLogExport,
         access_log::InclusionProofDto,
+        rights::CorrectionRequest,
+        rights::CorrectionDto,
+        rights::CorrectionList,
+        rights::CloseRequest,
         mandates::GrantMandateRequest,
         mandates::MandateDto,
         mandates::MandateList,
@@ -106,6 +120,10 @@ use crate::AppState;
         passkeys::PasskeyList,
         counter::CounterCheckRequest,
         counter::CounterCheckDone,
+        embargoes::EmbargoRequestBody,
+        embargoes::EmbargoDto,
+        embargoes::Count,
+        embargoes::AccessStatisticsDto,
     )),
     tags(
         (name = "platform", description = "Facts about this installation"),
@@ -114,6 +132,7 @@ use crate::AppState;
         (name = "mandates", description = "亲友代办: letting a family member or guardian act for you, revocably, with every action recorded"),
         (name = "sessions", description = "SMS-code login and the `sid` session cookie: who is signed in, logging out here or everywhere"),
         (name = "access-log", description = "Who accessed my data: every opening of your personal data, by whom (department and role, never a name) and why; exports; inclusion proofs against the signed access log"),
+        (name = "rights", description = "Your rights under PIPL Arts. 44–47: download everything held about you, ask for a correction, close your account"),
         (name = "passkeys", description = "Passkeys (WebAuthn): registering them on a signed-in account, and logging in with one without naming the account first"),
         (name = "staff", description = "Staff login (username, password and authenticator code) and the `staff_sid` session cookie: who is signed in, their department, role and capabilities"),
     )
@@ -144,6 +163,12 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/sessions/revoke-all", post(session::revoke_all))
         .route("/api/v1/me", get(session::me))
         .route("/api/v1/me/access-log", get(access_log::list))
+        .route("/api/v1/me/export", get(rights::export))
+        .route(
+            "/api/v1/me/corrections",
+            get(rights::list_corrections).post(rights::request_correction),
+        )
+        .route("/api/v1/me/close", post(rights::close))
         .route(
             "/api/v1/me/access-log/export.csv",
             get(access_log::export_csv),
@@ -192,6 +217,16 @@ pub fn routes() -> Router<AppState> {
             post(staff_passkeys::login),
         )
         .route("/api/v1/staff/counter-checks/codes", post(counter::send))
+        .route("/api/v1/staff/embargoes", post(embargoes::request))
+        .route(
+            "/api/v1/staff/embargoes/{id}/approve",
+            post(embargoes::approve),
+        )
+        .route(
+            "/api/v1/staff/embargoes/{id}/refuse",
+            post(embargoes::refuse),
+        )
+        .route("/api/v1/access-statistics", get(embargoes::statistics))
         .route("/api/v1/staff/sessions", post(staff::create))
         .route(
             "/api/v1/staff/sessions/current",

@@ -209,7 +209,7 @@ pub async fn me(Authenticated(session): Authenticated) -> Json<Me> {
     })
 }
 
-fn clear_cookie(state: &AppState, response: &mut Response) {
+pub(crate) fn clear_cookie(state: &AppState, response: &mut Response) {
     if let Ok(value) = HeaderValue::from_str(&session_cookie(state, "", 0)) {
         response.headers_mut().append(SET_COOKIE, value);
     }

@@ -27,6 +27,8 @@ struct Row {
     purpose: &'static str,
     reference: String,
     fields: String,
+    /// For an access shown only once an embargo ended: says so, with its basis.
+    embargo_note: Option<String>,
     proof_href: String,
     /// Tells the proof links apart for a screen reader.
     proof_context: String,
@@ -112,28 +114,31 @@ pub async fn list(
         Err(e) => return Problem::internal(l, &e).into_response(),
     };
     let separator = t(l, "access.list_separator");
-    let rows = page
-        .rows
-        .iter()
-        .map(|row| {
-            let when = local(row.at);
-            Row {
-                proof_context: t_args(l, "access.proof_context", &[("when", &when)]),
-                when,
-                when_iso: row.at.to_rfc3339(),
-                who: accessor_text(l, row),
-                purpose: purpose_text(l, row.purpose),
-                reference: row.reference.clone().unwrap_or_else(|| "—".to_owned()),
-                fields: row
-                    .fields
-                    .iter()
-                    .map(|f| field_text(l, f))
-                    .collect::<Vec<_>>()
-                    .join(separator),
-                proof_href: format!("/api/v1/me/access-log/{}/proof", row.leaf_index),
-            }
-        })
-        .collect();
+    let rows =
+        page.rows
+            .iter()
+            .map(|row| {
+                let when = local(row.at);
+                Row {
+                    proof_context: t_args(l, "access.proof_context", &[("when", &when)]),
+                    when,
+                    when_iso: row.at.to_rfc3339(),
+                    who: accessor_text(l, row),
+                    purpose: purpose_text(l, row.purpose),
+                    reference: row.reference.clone().unwrap_or_else(|| "—".to_owned()),
+                    fields: row
+                        .fields
+                        .iter()
+                        .map(|f| field_text(l, f))
+                        .collect::<Vec<_>>()
+                        .join(separator),
+                    embargo_note: row.disclosed_after_embargo.as_ref().map(|basis| {
+                        t_args(l, "access.disclosed_after_embargo", &[("basis", basis)])
+                    }),
+                    proof_href: format!("/api/v1/me/access-log/{}/proof", row.leaf_index),
+                }
+            })
+            .collect();
     let page = AccessLogPage {
         lang: l,
         other_lang: other(l),

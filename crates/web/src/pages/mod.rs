@@ -5,6 +5,7 @@ mod access_log;
 mod counter;
 mod forms;
 mod login;
+mod privacy;
 mod register;
 mod sessions;
 mod staff;
@@ -53,6 +54,9 @@ pub fn routes() -> Router<AppState> {
         .route("/account/sessions", get(sessions::list))
         .route("/account/access-log", get(access_log::list))
         .route("/account/sessions/end", post(sessions::end))
+        .route("/account/privacy", get(privacy::page))
+        .route("/account/privacy/corrections", post(privacy::correction))
+        .route("/account/privacy/close", post(privacy::close))
         .route("/logout", post(login::logout))
         .route("/logout/everywhere", post(login::logout_everywhere))
         .route("/staff", get(staff::console))
