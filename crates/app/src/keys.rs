@@ -98,7 +98,12 @@ async fn unwrap_stored(
 
 /// Destroys the subject's key: every ciphertext sealed with it is erased, in
 /// every backup. Idempotent.
-pub async fn destroy(services: &Services, subject: SubjectId) -> Result<bool, KeyError> {
+/// `actor` is who asked: the resident closing their account, or an operator.
+pub async fn destroy(
+    services: &Services,
+    subject: SubjectId,
+    actor: Actor,
+) -> Result<bool, KeyError> {
     let destroyed = services
         .store
         .destroy_data_key(subject, services.clock.now())
@@ -106,10 +111,7 @@ pub async fn destroy(services: &Services, subject: SubjectId) -> Result<bool, Ke
     if destroyed {
         services
             .security_log
-            .record(
-                Actor::Operator,
-                SecurityEventKind::DataKeyDestroyed { subject },
-            )
+            .record(actor, SecurityEventKind::DataKeyDestroyed { subject })
             .await?;
     }
     Ok(destroyed)

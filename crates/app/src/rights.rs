@@ -536,8 +536,14 @@ pub async fn close(
     // Last: once the key is gone nothing sealed with it opens again. If this
     // fails the account is already closed and a retry of `keys::destroy`
     // (idempotent) by an operator finishes the erasure.
-    keys::destroy(services, account.subject)
-        .await
-        .map_err(|e| CloseError::Internal(e.to_string()))?;
+    keys::destroy(
+        services,
+        account.subject,
+        Actor::Subject {
+            id: account.subject,
+        },
+    )
+    .await
+    .map_err(|e| CloseError::Internal(e.to_string()))?;
     Ok(())
 }

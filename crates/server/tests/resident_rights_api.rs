@@ -339,13 +339,23 @@ async fn closing_an_account_erases_it_and_the_log_still_verifies(backend: Backen
     assert!(report.entries > 0, "{report:?}");
     // The demo seed logs thousands of events first: read them all.
     let mut names = Vec::new();
+    let mut erasers = Vec::new();
     let mut after = 0;
     loop {
         let page = services.store.security_events(after, 1000).await.unwrap();
         let Some(last) = page.last() else { break };
         after = last.seq;
         names.extend(page.iter().map(|e| e.event.event.name()));
+        erasers.extend(
+            page.iter()
+                .filter(|e| e.event.event.name() == "data_key_destroyed")
+                .map(|e| e.event.actor.clone()),
+        );
     }
+    assert!(
+        matches!(erasers.as_slice(), [shengshi_domain::Actor::Subject { .. }]),
+        "the resident erased their own data: {erasers:?}"
+    );
     let closed = names.iter().position(|n| *n == "account_closed").unwrap();
     let destroyed = names
         .iter()

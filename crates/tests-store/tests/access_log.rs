@@ -96,7 +96,9 @@ async fn data_opens_only_through_a_logged_access(backend: Backend) {
     assert_eq!((report.entries, report.checkpoints), (1, 1));
 
     // An erased subject: the attempt is logged, nothing opens.
-    keys::destroy(&t.services, subject).await.unwrap();
+    keys::destroy(&t.services, subject, shengshi_domain::Actor::Operator)
+        .await
+        .unwrap();
     assert!(
         door::open(&t.services, request(subject, Purpose::OwnAccount))
             .await

@@ -329,7 +329,9 @@ async fn kek_rotation_rewraps_every_live_key_and_is_resumable(backend: Backend) 
         let key = keys::create(&services, *s).await.unwrap();
         sealed.push(key.seal(b"personal data", b"test.field"));
     }
-    keys::destroy(&services, subjects[2]).await.unwrap();
+    keys::destroy(&services, subjects[2], shengshi_domain::Actor::Operator)
+        .await
+        .unwrap();
 
     let report = keys::rotate_kek(store.as_ref(), old.as_ref(), &new)
         .await

@@ -46,7 +46,9 @@ async fn populate(
             key.seal(format!("resident {i}").as_bytes(), b"test.name"),
         ));
     }
-    keys::destroy(&services, sealed[0].0).await.unwrap();
+    keys::destroy(&services, sealed[0].0, Actor::Operator)
+        .await
+        .unwrap();
     // An account (with its own data key, written in the same transaction).
     let now = services.clock.now();
     let subject = SubjectId::new();
