@@ -15,7 +15,9 @@
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use shengshi_domain::{AccountId, Actor, AssuranceLevel, SecurityEventKind, Timestamp};
-use shengshi_store::{CeremonyPurpose, PasskeyOwner, StoreError, StoredCeremony, StoredPasskey};
+use shengshi_store::{
+    CeremonyPurpose, PasskeyOwner, StoreError, StoredAccount, StoredCeremony, StoredPasskey,
+};
 use time::Duration;
 use webauthn_rs::prelude::DiscoverableAuthentication;
 use webauthn_rs::prelude::{
@@ -535,7 +537,7 @@ pub async fn resident_login(
     token: &CeremonyToken,
     credential: &PublicKeyCredential,
     device: Option<Device>,
-) -> Result<(SessionToken, AccountId), PasskeyLoginError> {
+) -> Result<(SessionToken, StoredAccount), PasskeyLoginError> {
     let owner = finish_login(services, rp, LoginAudience::Resident, token, credential).await?;
     let PasskeyOwner::Resident(id) = owner else {
         return Err(PasskeyLoginError::Refused(LoginRefusal::UnknownPasskey));
@@ -550,5 +552,5 @@ pub async fn resident_login(
     let token = login::open_session(services, &account, "passkey", device)
         .await
         .map_err(PasskeyLoginError::Internal)?;
-    Ok((token, account.id))
+    Ok((token, account))
 }

@@ -8,12 +8,10 @@
 //! credential's `toJSON()` back with the `ceremony` token, within 5 minutes.
 
 use axum::extract::{Path, State};
-use axum::http::header::{HeaderValue, SET_COOKIE};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::{Deserialize, Serialize};
-use shengshi_app::login;
 use shengshi_app::passkeys::{
     self, CeremonyToken, LoginAudience, PasskeyError, PasskeyLoginError, PasskeySummary,
 };
@@ -21,10 +19,9 @@ use shengshi_i18n::Lang;
 use shengshi_store::PasskeyOwner;
 use utoipa::ToSchema;
 
-use super::session::{device, Authenticated, SessionCreated};
+use super::session::{device, session_opened, Authenticated, SessionCreated};
 use crate::lang::RequestLang;
 use crate::problem::{ApiJson, Problem, ProblemKind};
-use crate::session::session_cookie;
 use crate::AppState;
 
 /// The first half of a ceremony.
@@ -175,7 +172,17 @@ pub async fn finish_registration(
     Authenticated(session): Authenticated,
     ApiJson(body): ApiJson<NewPasskey>,
 ) -> Response {
-    let lang = lang.lang;
+    let owner = PasskeyOwner::Resident(session.account.id);
+    finish_registration_for(&state, lang.lang, owner, body).await
+}
+
+/// Finishes registering a passkey for `owner` (a resident or a staff member).
+pub(crate) async fn finish_registration_for(
+    state: &AppState,
+    lang: Lang,
+    owner: PasskeyOwner,
+    body: NewPasskey,
+) -> Response {
     let credential = match parse_credential(body.credential) {
         Ok(credential) => credential,
         Err(e) => return passkey_problem(lang, &e).into_response(),
@@ -183,7 +190,7 @@ pub async fn finish_registration(
     match passkeys::finish_registration(
         &state.services,
         &state.identity.relying_party,
-        PasskeyOwner::Resident(session.account.id),
+        owner,
         &CeremonyToken::from_client(&body.ceremony),
         &credential,
         &body.label,
@@ -210,12 +217,22 @@ pub async fn list(
     lang: RequestLang,
     Authenticated(session): Authenticated,
 ) -> Response {
-    match passkeys::list(&state.services, PasskeyOwner::Resident(session.account.id)).await {
+    list_for(
+        &state,
+        lang.lang,
+        PasskeyOwner::Resident(session.account.id),
+    )
+    .await
+}
+
+/// The owner's passkeys as the API lists them.
+pub(crate) async fn list_for(state: &AppState, lang: Lang, owner: PasskeyOwner) -> Response {
+    match passkeys::list(&state.services, owner).await {
         Ok(list) => Json(PasskeyList {
             passkeys: list.into_iter().map(PasskeyDto::from).collect(),
         })
         .into_response(),
-        Err(e) => passkey_problem(lang.lang, &e).into_response(),
+        Err(e) => passkey_problem(lang, &e).into_response(),
     }
 }
 
@@ -237,15 +254,25 @@ pub async fn remove(
     Authenticated(session): Authenticated,
     Path(id): Path<String>,
 ) -> Response {
-    match passkeys::remove(
-        &state.services,
+    remove_for(
+        &state,
+        lang.lang,
         PasskeyOwner::Resident(session.account.id),
         &id,
     )
     .await
-    {
+}
+
+/// Removes one of the owner's passkeys: 204, or a problem.
+pub(crate) async fn remove_for(
+    state: &AppState,
+    lang: Lang,
+    owner: PasskeyOwner,
+    id: &str,
+) -> Response {
+    match passkeys::remove(&state.services, owner, id).await {
         Ok(()) => StatusCode::NO_CONTENT.into_response(),
-        Err(e) => passkey_problem(lang.lang, &e).into_response(),
+        Err(e) => passkey_problem(lang, &e).into_response(),
     }
 }
 
@@ -257,15 +284,18 @@ pub async fn remove(
     responses((status = 200, body = CeremonyStarted))
 )]
 pub async fn begin_login(State(state): State<AppState>, lang: RequestLang) -> Response {
-    match passkeys::begin_login(
-        &state.services,
-        &state.identity.relying_party,
-        LoginAudience::Resident,
-    )
-    .await
-    {
+    begin_login_for(&state, lang.lang, LoginAudience::Resident).await
+}
+
+/// Starts a passkey login for residents or for staff.
+pub(crate) async fn begin_login_for(
+    state: &AppState,
+    lang: Lang,
+    audience: LoginAudience,
+) -> Response {
+    match passkeys::begin_login(&state.services, &state.identity.relying_party, audience).await {
         Ok((token, options)) => started(token, options),
-        Err(e) => passkey_problem(lang.lang, &e).into_response(),
+        Err(e) => passkey_problem(lang, &e).into_response(),
     }
 }
 
@@ -291,7 +321,7 @@ pub async fn login(
     let Ok(credential) = parse_credential(body.credential) else {
         return refused();
     };
-    let (token, account_id) = match passkeys::resident_login(
+    let (token, account) = match passkeys::resident_login(
         &state.services,
         &state.identity.relying_party,
         &CeremonyToken::from_client(&body.ceremony),
@@ -304,29 +334,5 @@ pub async fn login(
         Err(PasskeyLoginError::Refused(_)) => return refused(),
         Err(PasskeyLoginError::Internal(e)) => return Problem::internal(lang, &e).into_response(),
     };
-    let level = match state.services.store.account(account_id).await {
-        Ok(Some(account)) => account.assurance_level,
-        Ok(None) => return refused(),
-        Err(e) => return Problem::internal(lang, &e).into_response(),
-    };
-    let max_age = login::ABSOLUTE_TIMEOUT.whole_seconds();
-    let expires_at = state
-        .services
-        .clock
-        .now()
-        .plus(login::ABSOLUTE_TIMEOUT)
-        .to_rfc3339();
-    let mut response = (
-        StatusCode::CREATED,
-        Json(SessionCreated {
-            account_id: account_id.to_string(),
-            assurance_level: level,
-            expires_at,
-        }),
-    )
-        .into_response();
-    if let Ok(value) = HeaderValue::from_str(&session_cookie(&state, token.as_str(), max_age)) {
-        response.headers_mut().append(SET_COOKIE, value);
-    }
-    response
+    session_opened(&state, &token, account.id, account.assurance_level)
 }

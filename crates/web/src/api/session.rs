@@ -169,6 +169,17 @@ pub async fn create(
         Ok(session) => session,
         Err(e) => return Problem::internal(lang, &e).into_response(),
     };
+    session_opened(&state, &token, account_id, session.account.assurance_level)
+}
+
+/// The answer to any resident login (SMS code or passkey): 201 with the
+/// account and the `sid` cookie.
+pub(crate) fn session_opened(
+    state: &AppState,
+    token: &login::SessionToken,
+    account_id: shengshi_domain::AccountId,
+    assurance_level: i64,
+) -> Response {
     let max_age = login::ABSOLUTE_TIMEOUT.whole_seconds();
     let expires_at = state
         .services
@@ -180,12 +191,12 @@ pub async fn create(
         StatusCode::CREATED,
         Json(SessionCreated {
             account_id: account_id.to_string(),
-            assurance_level: session.account.assurance_level,
+            assurance_level,
             expires_at,
         }),
     )
         .into_response();
-    if let Ok(value) = HeaderValue::from_str(&session_cookie(&state, token.as_str(), max_age)) {
+    if let Ok(value) = HeaderValue::from_str(&session_cookie(state, token.as_str(), max_age)) {
         response.headers_mut().append(SET_COOKIE, value);
     }
     response

@@ -85,7 +85,7 @@ pub struct StaffMe {
     pub expires_at: String,
 }
 
-pub(crate) fn me_of(lang: Lang, member: &StaffMember, expires_at: Timestamp) -> StaffMe {
+fn me_of(lang: Lang, member: &StaffMember, expires_at: Timestamp) -> StaffMe {
     StaffMe {
         staff_id: member.id().to_string(),
         username: member.username().to_owned(),
@@ -192,13 +192,23 @@ pub async fn create(
         Err(LoginError::LockedOut { until }) => return locked_out(&state, lang, until),
         Err(e) => return Problem::internal(lang, &e).into_response(),
     };
+    staff_session_opened(&state, lang, &login)
+}
+
+/// The answer to any staff login (password and code, or passkey): 201 with
+/// who signed in and the `staff_sid` cookie.
+pub(crate) fn staff_session_opened(
+    state: &AppState,
+    lang: Lang,
+    login: &session::StaffLogin,
+) -> Response {
     let max_age = session::ABSOLUTE_TIMEOUT.whole_seconds();
     let mut response = (
         StatusCode::CREATED,
         Json(me_of(lang, &login.member, login.expires_at)),
     )
         .into_response();
-    let cookie = staff_session_cookie(&state, login.token.as_str(), max_age);
+    let cookie = staff_session_cookie(state, login.token.as_str(), max_age);
     if let Ok(value) = HeaderValue::from_str(&cookie) {
         response.headers_mut().append(SET_COOKIE, value);
     }

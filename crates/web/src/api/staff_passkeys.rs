@@ -5,21 +5,20 @@
 //! never opens the console and a staff member's never opens a resident's pages.
 
 use axum::extract::{Path, State};
-use axum::http::header::{HeaderValue, SET_COOKIE};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
-use axum::Json;
 use shengshi_app::passkeys::{self, CeremonyToken, LoginAudience, PasskeyLoginError};
 use shengshi_app::staff::session;
 use shengshi_store::PasskeyOwner;
 
 use super::passkeys::{
-    parse_credential, passkey_problem, started, NewPasskey, PasskeyDto, PasskeyList, PasskeyLogin,
+    begin_login_for, finish_registration_for, list_for, parse_credential, passkey_problem,
+    remove_for, started, NewPasskey, PasskeyDto, PasskeyList, PasskeyLogin,
 };
-use super::staff::{me_of, StaffAuthenticated};
+use super::staff::{staff_session_opened, StaffAuthenticated};
 use crate::lang::RequestLang;
 use crate::problem::{ApiJson, Problem, ProblemKind};
-use crate::staff_session::{accounts, staff_session_cookie, token};
+use crate::staff_session::{accounts, token};
 use crate::AppState;
 
 fn owner(staff: &StaffAuthenticated) -> PasskeyOwner {
@@ -75,24 +74,7 @@ pub async fn finish_registration(
     staff: StaffAuthenticated,
     ApiJson(body): ApiJson<NewPasskey>,
 ) -> Response {
-    let lang = lang.lang;
-    let credential = match parse_credential(body.credential) {
-        Ok(credential) => credential,
-        Err(e) => return passkey_problem(lang, &e).into_response(),
-    };
-    match passkeys::finish_registration(
-        &state.services,
-        &state.identity.relying_party,
-        owner(&staff),
-        &CeremonyToken::from_client(&body.ceremony),
-        &credential,
-        &body.label,
-    )
-    .await
-    {
-        Ok(summary) => (StatusCode::CREATED, Json(PasskeyDto::from(summary))).into_response(),
-        Err(e) => passkey_problem(lang, &e).into_response(),
-    }
+    finish_registration_for(&state, lang.lang, owner(&staff), body).await
 }
 
 /// The signed-in staff member's passkeys.
@@ -110,13 +92,7 @@ pub async fn list(
     lang: RequestLang,
     staff: StaffAuthenticated,
 ) -> Response {
-    match passkeys::list(&state.services, owner(&staff)).await {
-        Ok(list) => Json(PasskeyList {
-            passkeys: list.into_iter().map(PasskeyDto::from).collect(),
-        })
-        .into_response(),
-        Err(e) => passkey_problem(lang.lang, &e).into_response(),
-    }
+    list_for(&state, lang.lang, owner(&staff)).await
 }
 
 /// Remove one of your staff passkeys.
@@ -137,10 +113,7 @@ pub async fn remove(
     staff: StaffAuthenticated,
     Path(id): Path<String>,
 ) -> Response {
-    match passkeys::remove(&state.services, owner(&staff), &id).await {
-        Ok(()) => StatusCode::NO_CONTENT.into_response(),
-        Err(e) => passkey_problem(lang.lang, &e).into_response(),
-    }
+    remove_for(&state, lang.lang, owner(&staff), &id).await
 }
 
 /// Start a staff passkey login.
@@ -151,16 +124,7 @@ pub async fn remove(
     responses((status = 200, body = super::passkeys::CeremonyStarted))
 )]
 pub async fn begin_login(State(state): State<AppState>, lang: RequestLang) -> Response {
-    match passkeys::begin_login(
-        &state.services,
-        &state.identity.relying_party,
-        LoginAudience::Staff,
-    )
-    .await
-    {
-        Ok((ceremony, options)) => started(ceremony, options),
-        Err(e) => passkey_problem(lang.lang, &e).into_response(),
-    }
+    begin_login_for(&state, lang.lang, LoginAudience::Staff).await
 }
 
 /// Log in with a staff passkey; sets the `staff_sid` cookie like a password login.
@@ -200,15 +164,5 @@ pub async fn login(
         Err(PasskeyLoginError::Refused(_)) => return refused(),
         Err(PasskeyLoginError::Internal(e)) => return Problem::internal(lang, &e).into_response(),
     };
-    let max_age = session::ABSOLUTE_TIMEOUT.whole_seconds();
-    let mut response = (
-        StatusCode::CREATED,
-        Json(me_of(lang, &login.member, login.expires_at)),
-    )
-        .into_response();
-    let cookie = staff_session_cookie(&state, login.token.as_str(), max_age);
-    if let Ok(value) = HeaderValue::from_str(&cookie) {
-        response.headers_mut().append(SET_COOKIE, value);
-    }
-    response
+    staff_session_opened(&state, lang, &login)
 }
