@@ -15,7 +15,7 @@ use shengshi_domain::mandate::{Mandate, MandateAction};
 use shengshi_domain::SecurityEvent;
 use shengshi_store::{
     Installation, Store, StoreError, StoredAccessEntry, StoredAccount, StoredCheckpoint,
-    StoredCorrection, StoredDataKey, StoredEmbargo, StoredPasskey, StoredPlatformSecret,
+    StoredCard, StoredCorrection, StoredDataKey, StoredEmbargo, StoredIssuerKey, StoredTrustList, StoredPasskey, StoredPlatformSecret,
     StoredRegistryRecord, StoredStaff,
 };
 use std::io::{BufRead, Write};
@@ -56,6 +56,12 @@ enum Record {
     Passkey(StoredPasskey),
     /// An embargo on telling a subject about accesses, whatever its status.
     Embargo(StoredEmbargo),
+    /// An e-ID issuer key, its secret wrapped by the key-encryption key.
+    EidIssuerKey(StoredIssuerKey),
+    /// A trust list as the offline root signed it.
+    EidTrustList(StoredTrustList),
+    /// An electronic ID card, its attributes sealed with the holder's data key.
+    EidCard(StoredCard),
     /// One access-log entry, with the exact bytes its leaf hash covers.
     AccessEntry(StoredAccessEntry),
     /// One signed access-log checkpoint (with any witness cosignatures).
@@ -205,6 +211,25 @@ pub async fn export(
             records += 1;
         }
     }
+    // e-ID: issuer keys, trust lists, and cards after the accounts they belong to.
+    for key in store.issuer_keys().await? {
+        write_line(out, &Record::EidIssuerKey(key))?;
+        records += 1;
+    }
+    for list in store.trust_lists().await? {
+        write_line(out, &Record::EidTrustList(list))?;
+        records += 1;
+    }
+    let mut after = None;
+    loop {
+        let page = store.cards(after, PAGE).await?;
+        let Some(last) = page.last() else { break };
+        after = Some(last.id);
+        for card in page {
+            write_line(out, &Record::EidCard(card))?;
+            records += 1;
+        }
+    }
     // Passkeys after the accounts and staff they belong to.
     let mut after: Option<Vec<u8>> = None;
     loop {
@@ -301,6 +326,9 @@ pub async fn import(
     let mut staff = Vec::new();
     let mut passkeys = Vec::new();
     let mut embargoes = Vec::new();
+    let mut issuer_keys = Vec::new();
+    let mut trust_lists = Vec::new();
+    let mut cards = Vec::new();
     let mut access_entries = Vec::new();
     let mut checkpoints = Vec::new();
     let mut records = 0u64;
@@ -328,6 +356,9 @@ pub async fn import(
             Record::Staff(member) => staff.push(member),
             Record::Passkey(passkey) => passkeys.push(passkey),
             Record::Embargo(embargo) => embargoes.push(embargo),
+            Record::EidIssuerKey(key) => issuer_keys.push(key),
+            Record::EidTrustList(list) => trust_lists.push(list),
+            Record::EidCard(card) => cards.push(card),
             Record::AccessEntry(entry) => access_entries.push(entry),
             Record::AccessCheckpoint(checkpoint) => checkpoints.push(checkpoint),
             Record::End { records: expected } => {
@@ -392,6 +423,15 @@ pub async fn import(
             store.insert_embargoes(&embargoes).await?;
             embargoes.clear();
         }
+        if cards.len() >= PAGE as usize {
+            // A card references its account.
+            store.insert_data_keys(&keys).await?;
+            keys.clear();
+            store.insert_accounts(&accounts).await?;
+            accounts.clear();
+            store.import_eid(&[], &[], &cards).await?;
+            cards.clear();
+        }
         if access_entries.len() + checkpoints.len() >= PAGE as usize {
             store
                 .insert_access_log(&access_entries, &checkpoints)
@@ -424,6 +464,7 @@ pub async fn import(
     store.insert_staff_many(&staff).await?;
     store.insert_passkeys(&passkeys).await?;
     store.insert_embargoes(&embargoes).await?;
+    store.import_eid(&issuer_keys, &trust_lists, &cards).await?;
     store
         .insert_access_log(&access_entries, &checkpoints)
         .await?;

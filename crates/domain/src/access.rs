@@ -52,10 +52,17 @@ pub enum Purpose {
     SubjectExport,
     /// The resident's correction requests were read back to them.
     CorrectionReview,
+    /// The resident activated (or replaced) their electronic ID card: the
+    /// registry record was read to fix the card's attributes.
+    EidActivation,
+    /// An e-ID presentation code was minted for the resident: the reference
+    /// names the code (its purpose, verifier category and id), the fields are
+    /// the attributes it discloses.
+    EidPresentation,
 }
 
 impl Purpose {
-    pub const ALL: [Purpose; 8] = [
+    pub const ALL: [Purpose; 10] = [
         Self::OwnAccount,
         Self::RegistrationCheck,
         Self::DuplicateRegistrationNotice,
@@ -64,6 +71,8 @@ impl Purpose {
         Self::DataMigration,
         Self::SubjectExport,
         Self::CorrectionReview,
+        Self::EidActivation,
+        Self::EidPresentation,
     ];
 
     /// The stable snake_case name (also the message-catalog key suffix).
@@ -77,6 +86,8 @@ impl Purpose {
             Self::DataMigration => "data_migration",
             Self::SubjectExport => "subject_export",
             Self::CorrectionReview => "correction_review",
+            Self::EidActivation => "eid_activation",
+            Self::EidPresentation => "eid_presentation",
         }
     }
 }

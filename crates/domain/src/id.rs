@@ -91,6 +91,10 @@ define_id!(
     /// An embargo on telling a subject about accesses (deferred disclosure).
     EmbargoId
 );
+define_id!(
+    /// One electronic resident ID card (an activation; a replacement is a new card).
+    CardId
+);
 
 #[cfg(test)]
 mod tests {

@@ -198,6 +198,30 @@ pub enum SecurityEventKind {
     AccountClosed {
         account: AccountId,
     },
+    /// An e-ID issuer key was created; `not_before` is when it may first sign.
+    EidIssuerKeyCreated {
+        kid: String,
+        algorithm: String,
+        #[serde(with = "crate::security::millis")]
+        not_before: Timestamp,
+    },
+    /// A trust list signed by the offline root was published.
+    EidTrustListPublished {
+        keys: Vec<String>,
+        #[serde(with = "crate::security::millis")]
+        expires_at: Timestamp,
+    },
+    /// A resident activated an electronic ID card (replacing any earlier one).
+    EidCardActivated {
+        account: AccountId,
+        card: uuid::Uuid,
+    },
+    /// A card was suspended, resumed or revoked; `reason` names why.
+    EidCardStatusChanged {
+        card: uuid::Uuid,
+        status: String,
+        reason: String,
+    },
 }
 
 impl SecurityEventKind {
@@ -239,6 +263,10 @@ impl SecurityEventKind {
             Self::DataExported { .. } => "data_exported",
             Self::CorrectionRequested { .. } => "correction_requested",
             Self::AccountClosed { .. } => "account_closed",
+            Self::EidIssuerKeyCreated { .. } => "eid_issuer_key_created",
+            Self::EidTrustListPublished { .. } => "eid_trust_list_published",
+            Self::EidCardActivated { .. } => "eid_card_activated",
+            Self::EidCardStatusChanged { .. } => "eid_card_status_changed",
         }
     }
 }

@@ -7,7 +7,7 @@
 use async_trait::async_trait;
 use shengshi_domain::{AccountId, InstallationId, SecurityEvent, SubjectId, Timestamp};
 use shengshi_store::{
-    AccountStore, AdminStore, Backend, ChallengeRefused, DataKeyStore, Installation,
+    AccountStore, AdminStore, Backend, CardStatusReason, ChallengeRefused, DataKeyStore, Installation,
     InstallationStore, LoggedSecurityEvent, PhoneChallengeStore, PlatformSecretStore, PoolStats,
     SchemaStatus, SecurityEventStore, SendCap, StoreError, StoredAccount, StoredDataKey,
     StoredPhoneChallenge, StoredPlatformSecret,
@@ -20,6 +20,7 @@ use uuid::Uuid;
 
 mod access_log;
 mod corrections;
+mod eid;
 mod embargoes;
 mod mandates;
 mod passkeys;
@@ -800,6 +801,7 @@ impl AccountStore for PostgresStore {
         .execute(&mut *tx)
         .await
         .map_err(db)?;
+        eid::revoke_cards_in(&mut tx, squatter, CardStatusReason::Evicted, at).await?;
         insert_data_key(&mut tx, key).await?;
         insert_account(&mut tx, replacement).await?;
         tx.commit().await.map_err(db)
@@ -833,6 +835,7 @@ impl AccountStore for PostgresStore {
                 .await
                 .map_err(db)?;
         }
+        eid::revoke_cards_in(&mut tx, account, CardStatusReason::AccountClosed, at).await?;
         tx.commit().await.map_err(db)?;
         Ok(true)
     }

@@ -9,6 +9,7 @@ use shengshi_domain::{InstallationId, SecurityEvent, SubjectId, Timestamp};
 mod access_log;
 mod accounts;
 mod corrections;
+mod eid;
 mod embargoes;
 mod error;
 mod mandates;
@@ -20,6 +21,10 @@ mod staff_sessions;
 pub use access_log::{AccessLogStore, StoredAccessEntry, StoredCheckpoint};
 pub use accounts::{AccountStore, StoredAccount};
 pub use corrections::{CorrectionStore, StoredCorrection};
+pub use eid::{
+    CardStatus, CardStatusEntry, CardStatusReason, EidStore, StoredCard, StoredIssuerKey,
+    StoredTrustList,
+};
 pub use embargoes::{EmbargoStatus, EmbargoStore, StoredEmbargo};
 pub use error::StoreError;
 pub use mandates::{ActionRefused, MandateStore, Revocation};
@@ -284,6 +289,7 @@ pub trait Store:
     + AccessLogStore
     + CorrectionStore
     + EmbargoStore
+    + EidStore
 {
 }
 impl<T> Store for T where
@@ -303,6 +309,7 @@ impl<T> Store for T where
         + AccessLogStore
         + CorrectionStore
         + EmbargoStore
+        + EidStore
 {
 }
 

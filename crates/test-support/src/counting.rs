@@ -229,3 +229,19 @@ counted!(EmbargoStore {
     async fn embargoes(&self, after: Option<shengshi_domain::EmbargoId>, limit: u32) -> Result<Vec<StoredEmbargo>, StoreError>;
     async fn insert_embargoes(&self, embargoes: &[StoredEmbargo]) -> Result<(), StoreError>;
 });
+
+counted!(EidStore {
+    async fn insert_issuer_key(&self, key: &StoredIssuerKey) -> Result<(), StoreError>;
+    async fn issuer_keys(&self) -> Result<Vec<StoredIssuerKey>, StoreError>;
+    async fn end_issuer_key_signing(&self, kid: &str, at: Timestamp) -> Result<bool, StoreError>;
+    async fn insert_trust_list(&self, list: &StoredTrustList) -> Result<(), StoreError>;
+    async fn latest_trust_list(&self) -> Result<Option<StoredTrustList>, StoreError>;
+    async fn trust_lists(&self) -> Result<Vec<StoredTrustList>, StoreError>;
+    async fn activate_card(&self, card: &StoredCard) -> Result<(), StoreError>;
+    async fn current_card(&self, account: AccountId) -> Result<Option<StoredCard>, StoreError>;
+    async fn set_card_status(&self, card: shengshi_domain::CardId, from: CardStatus, to: CardStatus, reason: CardStatusReason, at: Timestamp) -> Result<bool, StoreError>;
+    async fn revoke_account_cards(&self, account: AccountId, reason: CardStatusReason, at: Timestamp) -> Result<u64, StoreError>;
+    async fn card_status_entries(&self) -> Result<Vec<CardStatusEntry>, StoreError>;
+    async fn cards(&self, after: Option<shengshi_domain::CardId>, limit: u32) -> Result<Vec<StoredCard>, StoreError>;
+    async fn import_eid(&self, keys: &[StoredIssuerKey], lists: &[StoredTrustList], cards: &[StoredCard]) -> Result<(), StoreError>;
+});

@@ -83,6 +83,49 @@ async fn populate(
         .create_account(&account, &stored_key)
         .await
         .unwrap();
+    // e-ID: an issuer key, a trust list, and a card of that account (one
+    // revoked by its replacement, so both statuses travel).
+    services
+        .store
+        .insert_issuer_key(&shengshi_store::StoredIssuerKey {
+            kid: "0011223344556677".into(),
+            algorithm: "ed25519".into(),
+            public_key: vec![3; 32],
+            wrapped_secret: vec![4; 70],
+            kek_id: services.kek.id().into(),
+            not_before: now,
+            sign_until: now.plus(time::Duration::days(365)),
+            created_at: now,
+        })
+        .await
+        .unwrap();
+    services
+        .store
+        .insert_trust_list(&shengshi_store::StoredTrustList {
+            signed: vec![5; 120],
+            issued_at: now,
+            expires_at: now.plus(time::Duration::days(30)),
+            published_at: now,
+        })
+        .await
+        .unwrap();
+    for index in [17, 99_999] {
+        services
+            .store
+            .activate_card(&shengshi_store::StoredCard {
+                id: shengshi_domain::CardId::new(),
+                account: account.id,
+                subject,
+                status_index: index,
+                status: shengshi_store::CardStatus::Active,
+                reason: shengshi_store::CardStatusReason::Activated,
+                sealed_attributes: key.seal(b"{}", b"eid").into_bytes(),
+                activated_at: now,
+                changed_at: now,
+            })
+            .await
+            .unwrap();
+    }
     // A correction request of that account, sealed with its key.
     services
         .store
@@ -201,6 +244,9 @@ async fn an_installation_moves_from_sqlite_to_postgres_and_back_unchanged() {
         "passkeys are exported, revoked ones too"
     );
     assert!(original.contains(r#""in_person_verified_at":"#));
+    assert_eq!(original.matches(r#"{"record":"eid_card","#).count(), 2);
+    assert_eq!(original.matches(r#"{"record":"eid_issuer_key","#).count(), 1);
+    assert_eq!(original.matches(r#"{"record":"eid_trust_list","#).count(), 1);
     assert_eq!(
         original.matches(r#"{"record":"correction","#).count(),
         1,
