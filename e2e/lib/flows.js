@@ -66,12 +66,12 @@ export function totp(uri, step = 0) {
   return String(binary % 1_000_000).padStart(6, '0');
 }
 
-/** The first "Try real-name registration as" resident the server printed. */
-export function demoResident(stdout) {
+/** The `index`th (0 or 1) "Try real-name registration as" resident the server printed. */
+export function demoResident(stdout, index = 0) {
   const lines = stdout.split('\n');
   const at = lines.findIndex((l) => l.includes('Try real-name registration as'));
   assert.ok(at >= 0, `the demo names residents to try:\n${stdout}`);
-  const [name, idNumber] = lines[at + 1].trim().split(/\s+/);
+  const [name, idNumber] = lines[at + 1 + index].trim().split(/\s+/);
   return { name, idNumber };
 }
 
@@ -93,9 +93,9 @@ export async function api(origin, path, body) {
   return { status: response.status, body: await response.json() };
 }
 
-/** Registers the demo resident with this phone through the JSON API. */
-export async function registerResident(server, phone) {
-  const { name, idNumber } = demoResident(server.stdout());
+/** Registers the (`index`th) demo resident with this phone through the JSON API. */
+export async function registerResident(server, phone, index = 0) {
+  const { name, idNumber } = demoResident(server.stdout(), index);
   assert.equal((await api(server.origin, '/api/v1/registration/codes', { phone })).status, 202);
   const code = await codeFromOutbox(server.origin, phone);
   const proof = await api(server.origin, '/api/v1/registration/phone-proofs', { phone, code });

@@ -9,7 +9,7 @@ use crate::security_log::{SecurityLog, SecurityLogError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum InstallationError {
-    #[error("the key-encryption key is wrong: this installation was enrolled with key {expected}, but key {found} was given; configure the original key (kek_file, or kms_url and kms_key) or run `shengshi keys rotate`")]
+    #[error("the key-encryption key is wrong: this installation's data is wrapped by key {expected}, but only {found} is configured; configure key {expected} (kek_file, or kms_url and kms_key; during a rotation, among previous_kek_files or previous_kms_keys). A new key cannot open existing data: if {expected} is lost, restore it from your key backup")]
     WrongKek { expected: String, found: String },
     #[error("the key-encryption key {kek_id} failed its check: the key (file or KMS key) or the installation record was altered")]
     KekCheckFailed { kek_id: String },
@@ -32,13 +32,16 @@ pub async fn verify_kek(
     let Some(installation) = store.installation().await? else {
         return Ok(None);
     };
-    if installation.kek_id != kek.id() {
+    // The installation's key may be the primary or, while a rotation is under
+    // way, a previous key of the ring.
+    let Some(recorded) = kek.key_with_id(&installation.kek_id) else {
         return Err(InstallationError::WrongKek {
             expected: installation.kek_id,
-            found: kek.id().to_owned(),
+            found: kek.held_ids().join(", "),
         });
-    }
-    kek.verify_check_value(&installation.kek_check)
+    };
+    recorded
+        .verify_check_value(&installation.kek_check)
         .await
         .map_err(|e| match e {
             KekError::Unwrap => InstallationError::KekCheckFailed {
@@ -63,7 +66,7 @@ pub async fn open_or_create(
         log.record(
             Actor::System,
             SecurityEventKind::KeyEncryptionKeyVerified {
-                kek_id: kek.id().to_owned(),
+                kek_id: installation.kek_id.clone(),
             },
         )
         .await?;

@@ -7,6 +7,7 @@ pub mod access_view;
 pub mod audit;
 pub mod carrier;
 pub mod door;
+pub mod eid;
 pub mod embargo;
 pub mod health;
 pub mod installation;

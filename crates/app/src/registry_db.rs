@@ -304,6 +304,10 @@ pub enum RegistryImportError {
     Envelope(#[from] EnvelopeError),
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The records were written, but revoking a deceased person's e-ID card
+    /// failed; importing the file again finishes the job.
+    #[error("the records were written, but an electronic ID card could not be revoked: {0}; import the file again")]
+    Eid(String),
     #[error(transparent)]
     Log(#[from] SecurityLogError),
 }
@@ -363,6 +367,17 @@ pub async fn upsert_records(
     let lookups = registry_has_records(services).await?;
     for batch in records.chunks(BATCH) {
         write_batch(services, secrets, batch, lookups, &mut report).await?;
+    }
+    // The registry reports a death: the person's electronic ID card is
+    // revoked (a running server's status list shows it within a minute). A
+    // registry that was empty has no one with an account yet.
+    let deceased = records
+        .iter()
+        .filter(|r| lookups && r.life_status == LifeStatus::Deceased);
+    for record in deceased {
+        crate::eid::revoke_for_death(services, None, secrets, &record.id_number)
+            .await
+            .map_err(|e| RegistryImportError::Eid(e.to_string()))?;
     }
     Ok(report)
 }

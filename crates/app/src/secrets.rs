@@ -24,7 +24,7 @@ pub const ACCESS_LOG_KEY: &str = "access-log-key";
 
 #[derive(Debug, thiserror::Error)]
 pub enum SecretsError {
-    #[error("platform secret {name} is wrapped by key-encryption key {kek_id}, not the configured one; finish the rotation with `shengshi keys rotate`")]
+    #[error("platform secret {name} is wrapped by key-encryption key {kek_id}, which is not configured; configure it among previous_kek_files (or previous_kms_keys) until `shengshi keys rotate` has re-wrapped every key")]
     WrappedByOtherKek { name: String, kek_id: String },
     #[error("platform secret {0} did not unwrap: {1}")]
     Unwrap(String, KekError),
@@ -120,6 +120,25 @@ impl PlatformSecrets {
     }
 }
 
+/// Development and demo only: the seed of a stand-in e-ID trust root, kept
+/// in the database so that codes verify across restarts. In production the
+/// trust root is offline (`shengshi eid trust-root init` on another machine)
+/// and this secret is never created.
+pub const EID_DEVELOPMENT_ROOT: &str = "eid-development-trust-root";
+
+/// Loads (or creates) the development trust root's seed.
+pub async fn development_eid_root_seed<S: PlatformSecretStore + ?Sized>(
+    store: &S,
+    kek: &dyn KeyEncryptionKey,
+    clock: &dyn Clock,
+) -> Result<Zeroizing<[u8; 32]>, SecretsError> {
+    let seed = load_or_create_one(store, kek, clock, EID_DEVELOPMENT_ROOT).await?;
+    Ok(Zeroizing::new(
+        <[u8; 32]>::try_from(seed.as_slice())
+            .map_err(|_| SecretsError::Malformed(EID_DEVELOPMENT_ROOT.to_owned()))?,
+    ))
+}
+
 async fn load_or_create_one<S: PlatformSecretStore + ?Sized>(
     store: &S,
     kek: &dyn KeyEncryptionKey,
@@ -153,18 +172,20 @@ async fn unwrap(
     stored: &StoredPlatformSecret,
     kek: &dyn KeyEncryptionKey,
 ) -> Result<Zeroizing<Vec<u8>>, SecretsError> {
-    if stored.kek_id != kek.id() {
+    let Some(kek) = kek.key_with_id(&stored.kek_id) else {
         return Err(SecretsError::WrappedByOtherKek {
             name: stored.name.clone(),
             kek_id: stored.kek_id.clone(),
         });
-    }
+    };
     kek.unwrap(&stored.wrapped, &context(&stored.name))
         .await
         .map_err(|e| SecretsError::Unwrap(stored.name.clone(), e))
 }
 
-/// Re-wraps every platform secret from `old` to `new` (part of key rotation).
+/// Re-wraps every platform secret not yet under `new` (part of key rotation);
+/// `old` unwraps each with the key its stored id names (a key ring, or the one
+/// old key).
 pub async fn rewrap_all<S: PlatformSecretStore + ?Sized>(
     store: &S,
     old: &dyn KeyEncryptionKey,

@@ -14,9 +14,9 @@ use serde::{Deserialize, Serialize};
 use shengshi_domain::mandate::{Mandate, MandateAction};
 use shengshi_domain::SecurityEvent;
 use shengshi_store::{
-    Installation, Store, StoreError, StoredAccessEntry, StoredAccount, StoredCheckpoint,
-    StoredCard, StoredCorrection, StoredDataKey, StoredEmbargo, StoredIssuerKey, StoredTrustList, StoredPasskey, StoredPlatformSecret,
-    StoredRegistryRecord, StoredStaff,
+    Installation, Store, StoreError, StoredAccessEntry, StoredAccount, StoredCard,
+    StoredCheckpoint, StoredCorrection, StoredDataKey, StoredEmbargo, StoredIssuerKey,
+    StoredPasskey, StoredPlatformSecret, StoredRegistryRecord, StoredStaff, StoredTrustList,
 };
 use std::io::{BufRead, Write};
 

@@ -59,10 +59,17 @@ pub enum Purpose {
     /// names the code (its purpose, verifier category and id), the fields are
     /// the attributes it discloses.
     EidPresentation,
+    /// A holder credential was issued to the resident's phone, so that it can
+    /// sign codes offline: the card's attributes were opened to issue it.
+    EidHolderCredential,
+    /// The resident's phone reported a code it signed offline; the reference
+    /// names the code (purpose, verifier category, id), the fields are what
+    /// it disclosed.
+    EidOfflinePresentation,
 }
 
 impl Purpose {
-    pub const ALL: [Purpose; 10] = [
+    pub const ALL: [Purpose; 12] = [
         Self::OwnAccount,
         Self::RegistrationCheck,
         Self::DuplicateRegistrationNotice,
@@ -73,6 +80,8 @@ impl Purpose {
         Self::CorrectionReview,
         Self::EidActivation,
         Self::EidPresentation,
+        Self::EidHolderCredential,
+        Self::EidOfflinePresentation,
     ];
 
     /// The stable snake_case name (also the message-catalog key suffix).
@@ -88,6 +97,8 @@ impl Purpose {
             Self::CorrectionReview => "correction_review",
             Self::EidActivation => "eid_activation",
             Self::EidPresentation => "eid_presentation",
+            Self::EidHolderCredential => "eid_holder_credential",
+            Self::EidOfflinePresentation => "eid_offline_presentation",
         }
     }
 }

@@ -16,7 +16,8 @@ pub mod staff;
 pub use account::AssuranceLevel;
 pub use clock::{CivilDate, Clock, FixedClock, SystemClock, Timestamp};
 pub use id::{
-    AccountId, CardId, EmbargoId, EventId, InstallationId, MandateActionId, MandateId, StaffId, SubjectId,
+    AccountId, CardId, EmbargoId, EventId, InstallationId, MandateActionId, MandateId, StaffId,
+    SubjectId,
 };
 pub use identity::{
     DocumentKind, ForeignPermanentResidentIdCard, HkMacaoTaiwanRegion,

@@ -3,6 +3,18 @@
 
 const ALPHABET: &[u8; 45] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:";
 
+/// Each byte's value in the alphabet, or 0xff: one lookup per character (the
+/// verifier decodes every code, so this is on the hot path).
+const VALUES: [u8; 256] = {
+    let mut table = [0xffu8; 256];
+    let mut i = 0;
+    while i < ALPHABET.len() {
+        table[ALPHABET[i] as usize] = i as u8;
+        i += 1;
+    }
+    table
+};
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Base45Error {
     #[error("character {character:?} at position {position} is not in the base45 alphabet")]
@@ -35,18 +47,16 @@ pub fn decode(input: &str) -> Result<Vec<u8>, Base45Error> {
         return Err(Base45Error::BadLength(bytes.len()));
     }
     let value = |position: usize| -> Result<u32, Base45Error> {
-        let c = bytes[position];
-        ALPHABET
-            .iter()
-            .position(|&a| a == c)
-            .map(|v| v as u32)
-            .ok_or(Base45Error::InvalidCharacter {
+        match VALUES[usize::from(bytes[position])] {
+            0xff => Err(Base45Error::InvalidCharacter {
                 position,
                 character: input
                     .get(position..)
                     .and_then(|s| s.chars().next())
                     .unwrap_or('\u{fffd}'),
-            })
+            }),
+            v => Ok(u32::from(v)),
+        }
     };
     let mut out = Vec::with_capacity(bytes.len() / 3 * 2 + 1);
     let mut i = 0;

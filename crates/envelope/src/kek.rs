@@ -31,9 +31,21 @@ pub enum KekError {
 /// Wraps and unwraps data keys. A KMS or HSM implements this in production; the
 /// key material then never enters the server's memory.
 #[async_trait::async_trait]
-pub trait KeyEncryptionKey: Send + Sync + std::fmt::Debug {
+pub trait KeyEncryptionKey: AsDynKek + Send + Sync + std::fmt::Debug {
     /// A stable, non-secret name for this key, stored beside every wrapped key.
     fn id(&self) -> &str;
+
+    /// The key among those held here whose id is `kek_id`: this key itself,
+    /// or, for a [`KeyRing`], one of its previous keys. Whatever was wrapped
+    /// is unwrapped with the key its stored `kek_id` names, never by trying keys.
+    fn key_with_id(&self, kek_id: &str) -> Option<&dyn KeyEncryptionKey> {
+        (self.id() == kek_id).then(|| self.as_dyn())
+    }
+
+    /// The ids of every key held here, the one that wraps first.
+    fn held_ids(&self) -> Vec<String> {
+        vec![self.id().to_owned()]
+    }
     async fn wrap(&self, key: &[u8], context: &[u8]) -> Result<Vec<u8>, KekError>;
     async fn unwrap(&self, wrapped: &[u8], context: &[u8]) -> Result<Zeroizing<Vec<u8>>, KekError>;
 
@@ -50,6 +62,91 @@ pub trait KeyEncryptionKey: Send + Sync + std::fmt::Debug {
         } else {
             Err(KekError::Unwrap)
         }
+    }
+}
+
+/// Lets a default method of [`KeyEncryptionKey`] hand out `self` as a trait
+/// object. Implemented for every sized key; nothing to implement by hand.
+pub trait AsDynKek {
+    fn as_dyn(&self) -> &dyn KeyEncryptionKey;
+}
+
+impl<T: KeyEncryptionKey> AsDynKek for T {
+    fn as_dyn(&self) -> &dyn KeyEncryptionKey {
+        self
+    }
+}
+
+/// The key-encryption keys of an installation during a rotation: the primary,
+/// which wraps everything new (and is what [`KeyEncryptionKey::id`] and the
+/// check value name), and previous keys that only unwrap what their id is
+/// stored beside. With no previous keys it behaves exactly like its primary.
+#[derive(Debug)]
+pub struct KeyRing {
+    primary: std::sync::Arc<dyn KeyEncryptionKey>,
+    previous: Vec<std::sync::Arc<dyn KeyEncryptionKey>>,
+}
+
+impl KeyRing {
+    /// Refuses two keys with the same id (a key listed twice, or the primary
+    /// again among the previous ones): a configuration mistake to show, not merge.
+    pub fn new(
+        primary: std::sync::Arc<dyn KeyEncryptionKey>,
+        previous: Vec<std::sync::Arc<dyn KeyEncryptionKey>>,
+    ) -> Result<Self, String> {
+        let mut seen = primary.held_ids();
+        for id in previous.iter().flat_map(|k| k.held_ids()) {
+            if seen.contains(&id) {
+                return Err(format!("the key-encryption key {id} is configured twice"));
+            }
+            seen.push(id);
+        }
+        Ok(Self { primary, previous })
+    }
+
+    pub fn primary(&self) -> &dyn KeyEncryptionKey {
+        self.primary.as_ref()
+    }
+
+    pub fn previous(&self) -> impl Iterator<Item = &dyn KeyEncryptionKey> {
+        self.previous.iter().map(|k| k.as_ref())
+    }
+}
+
+#[async_trait::async_trait]
+impl KeyEncryptionKey for KeyRing {
+    fn id(&self) -> &str {
+        self.primary.id()
+    }
+
+    async fn wrap(&self, key: &[u8], context: &[u8]) -> Result<Vec<u8>, KekError> {
+        self.primary.wrap(key, context).await
+    }
+
+    async fn unwrap(&self, wrapped: &[u8], context: &[u8]) -> Result<Zeroizing<Vec<u8>>, KekError> {
+        self.primary.unwrap(wrapped, context).await
+    }
+
+    async fn check_value(&self) -> Result<Vec<u8>, KekError> {
+        self.primary.check_value().await
+    }
+
+    async fn verify_check_value(&self, value: &[u8]) -> Result<(), KekError> {
+        self.primary.verify_check_value(value).await
+    }
+
+    fn key_with_id(&self, kek_id: &str) -> Option<&dyn KeyEncryptionKey> {
+        // A previous key may itself be a ring (an old configuration wrapped in a new one).
+        std::iter::once(&self.primary)
+            .chain(&self.previous)
+            .find_map(|k| k.key_with_id(kek_id))
+    }
+
+    fn held_ids(&self) -> Vec<String> {
+        std::iter::once(&self.primary)
+            .chain(&self.previous)
+            .flat_map(|k| k.held_ids())
+            .collect()
     }
 }
 
@@ -173,6 +270,33 @@ impl KeyEncryptionKey for LocalKek {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn a_key_ring_wraps_with_its_primary_and_unwraps_by_id() {
+        let dir = tempfile::tempdir().unwrap();
+        let old: std::sync::Arc<dyn KeyEncryptionKey> =
+            std::sync::Arc::new(LocalKek::create(&dir.path().join("old")).unwrap());
+        let new: std::sync::Arc<dyn KeyEncryptionKey> =
+            std::sync::Arc::new(LocalKek::create(&dir.path().join("new")).unwrap());
+        let stray = LocalKek::create(&dir.path().join("stray")).unwrap();
+        let ring = KeyRing::new(new.clone(), vec![old.clone()]).unwrap();
+        assert_eq!(ring.id(), new.id());
+        assert_eq!(
+            ring.held_ids(),
+            vec![new.id().to_owned(), old.id().to_owned()]
+        );
+        let wrapped = ring.wrap(b"secret", b"ctx").await.unwrap();
+        assert_eq!(&*new.unwrap(&wrapped, b"ctx").await.unwrap(), b"secret");
+        let by_old = old.wrap(b"older", b"ctx").await.unwrap();
+        let key = ring.key_with_id(old.id()).expect("the previous key");
+        assert_eq!(&*key.unwrap(&by_old, b"ctx").await.unwrap(), b"older");
+        assert!(ring.key_with_id(stray.id()).is_none());
+        assert_eq!(
+            stray.key_with_id(stray.id()).map(|k| k.id().to_owned()),
+            Some(stray.id().to_owned())
+        );
+        assert!(KeyRing::new(new.clone(), vec![old.clone(), new.clone()]).is_err());
+    }
 
     #[tokio::test]
     async fn a_created_key_file_loads_back_with_the_same_id() {

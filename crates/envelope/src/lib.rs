@@ -18,6 +18,6 @@ mod sealed;
 mod token;
 
 pub use algorithm::Algorithm;
-pub use kek::{KekError, KeyEncryptionKey, LocalKek};
+pub use kek::{AsDynKek, KekError, KeyEncryptionKey, KeyRing, LocalKek};
 pub use sealed::{DataKey, EnvelopeError, KeyRef, Sealed};
 pub use token::TokenKey;

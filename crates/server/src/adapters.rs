@@ -126,6 +126,7 @@ pub fn choose(
     services: &Services,
     secrets: Arc<PlatformSecrets>,
     relying_party: Arc<shengshi_app::passkeys::RelyingParty>,
+    eid: Arc<shengshi_app::eid::Issuer>,
     external: External,
 ) -> Adapters {
     let registry = external
@@ -158,6 +159,7 @@ pub fn choose(
             carrier,
             limits: SendLimits::default(),
             relying_party,
+            eid,
         },
         outbox,
     }

@@ -27,6 +27,8 @@ const KNOWN_ENV: &[&str] = &[
     "SHENGSHI_KMS_KEY",
     "SHENGSHI_KMS_TOKEN_FILE",
     "SHENGSHI_KMS_CA_FILE",
+    "SHENGSHI_PREVIOUS_KEK_FILES",
+    "SHENGSHI_PREVIOUS_KMS_KEYS",
     "SHENGSHI_ENVELOPE_ALGORITHM",
     "SHENGSHI_LOG_FORMAT",
     "SHENGSHI_LOG_LEVEL",
@@ -241,6 +243,8 @@ struct FileLayer {
     kms_key: Option<String>,
     kms_token_file: Option<PathBuf>,
     kms_ca_file: Option<PathBuf>,
+    previous_kek_files: Option<Vec<PathBuf>>,
+    previous_kms_keys: Option<Vec<String>>,
     envelope_algorithm: Option<String>,
     log_format: Option<LogFormat>,
     log_level: Option<String>,
@@ -248,6 +252,38 @@ struct FileLayer {
     carrier_aliyun: Option<CarrierAliyunFile>,
     registry_http: Option<RegistryHttpFile>,
     witness: Option<WitnessFile>,
+    eid: Option<EidFile>,
+}
+
+/// `[eid]`: the electronic ID card issuer. No secret: the trust root's
+/// private key stays on its offline machine; only its public key is here.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EidFile {
+    /// The offline trust root's public key, as `shengshi eid trust-root init` printed it.
+    trust_root: Option<String>,
+    /// `ed25519` (default), `p256` or `sm2`: the algorithm of new issuer keys.
+    algorithm: Option<String>,
+    /// The `iss` of every code (default: the public origin).
+    issuer: Option<String>,
+}
+
+/// The configured e-ID issuer.
+#[derive(Clone, Debug)]
+pub struct EidConfig {
+    pub trust_root: Option<shengshi_eid::PublicKey>,
+    pub algorithm: shengshi_eid::Algorithm,
+    pub issuer: Option<String>,
+}
+
+impl Default for EidConfig {
+    fn default() -> Self {
+        Self {
+            trust_root: None,
+            algorithm: shengshi_eid::Algorithm::Ed25519,
+            issuer: None,
+        }
+    }
 }
 
 /// `[witness]`: an independent witness that cosigns the access log's
@@ -308,6 +344,7 @@ pub struct AdapterConfig {
     pub carrier_aliyun: Option<shengshi_carrier::AliyunThreeElementsConfig>,
     pub registry_http: Option<(url::Url, SecretString)>,
     pub witness: Option<WitnessConfig>,
+    pub eid: EidConfig,
 }
 
 /// Values given on the command line; they win over everything else.
@@ -335,6 +372,13 @@ pub struct Config {
     pub kek_file: Option<PathBuf>,
     /// The key-encryption key in a KMS instead of a file.
     pub kms: Option<KmsConfig>,
+    /// During a rotation: earlier key-encryption key files. They only unwrap
+    /// what their id is stored beside; everything new is wrapped by the
+    /// primary key (`kek_file` or the KMS key). See docs/operations.md.
+    pub previous_kek_files: Vec<PathBuf>,
+    /// During a rotation: earlier transit keys in the same KMS (`kms_url`,
+    /// `kms_mount`, token), unwrapping only.
+    pub previous_kms_keys: Vec<String>,
     pub envelope_algorithm: Algorithm,
     pub log_format: LogFormat,
     pub log_level: String,
@@ -355,6 +399,8 @@ impl Default for Config {
             database_url: None,
             kek_file: None,
             kms: None,
+            previous_kek_files: Vec::new(),
+            previous_kms_keys: Vec::new(),
             envelope_algorithm: Algorithm::Aes256Gcm,
             log_format: LogFormat::Text,
             log_level: "info".to_owned(),
@@ -478,6 +524,20 @@ impl Config {
         if let Some(v) = get("SHENGSHI_KMS_CA_FILE") {
             kms.ca_file = Some((PathBuf::from(v), source("SHENGSHI_KMS_CA_FILE")));
         }
+        // Separated like PATH (':' on Unix).
+        if let Some(v) = get("SHENGSHI_PREVIOUS_KEK_FILES") {
+            config.previous_kek_files = std::env::split_paths(&v)
+                .filter(|p| !p.as_os_str().is_empty())
+                .collect();
+        }
+        if let Some(v) = get("SHENGSHI_PREVIOUS_KMS_KEYS") {
+            config.previous_kms_keys = v
+                .split(',')
+                .map(str::trim)
+                .filter(|k| !k.is_empty())
+                .map(str::to_owned)
+                .collect();
+        }
         if let Some(v) = get("SHENGSHI_ENVELOPE_ALGORITHM") {
             config.envelope_algorithm = Algorithm::from_name(&v).ok_or_else(|| {
                 invalid(
@@ -519,6 +579,22 @@ impl Config {
             return Err(invalid(
                 "kms_url and kek_file",
                 "both are set; the key-encryption key is either in the KMS (kms_url) or in a file (kek_file), so remove one",
+            ));
+        }
+        if !config.previous_kms_keys.is_empty() && config.kms.is_none() {
+            return Err(invalid(
+                "previous_kms_keys",
+                "set, but kms_url is not; previous transit keys live in the same KMS as the primary key",
+            ));
+        }
+        if let Some(bad) = config
+            .previous_kms_keys
+            .iter()
+            .find(|k| !shengshi_kms::is_valid_key_name(k))
+        {
+            return Err(invalid(
+                "previous_kms_keys",
+                format!("{bad:?} is not a transit key name (letters, digits, '_', '-' and '.')"),
             ));
         }
 
@@ -576,6 +652,12 @@ impl Config {
             .kms_token_file
             .map(|v| (v, "kms_token_file".to_owned()));
         kms.ca_file = layer.kms_ca_file.map(|v| (v, source("kms_ca_file")));
+        if let Some(v) = layer.previous_kek_files {
+            self.previous_kek_files = v;
+        }
+        if let Some(v) = layer.previous_kms_keys {
+            self.previous_kms_keys = v;
+        }
         if let Some(v) = layer.envelope_algorithm {
             self.envelope_algorithm = Algorithm::from_name(&v).ok_or_else(|| {
                 invalid(
@@ -650,6 +732,24 @@ impl Config {
                 interval: std::time::Duration::from_secs(seconds),
             });
         }
+        if let Some(eid) = layer.eid {
+            if let Some(root) = eid.trust_root {
+                let key = shengshi_eid::PublicKey::from_text(&root).map_err(|e| {
+                    invalid(&source("eid.trust_root"), format!("not a public key: {e}"))
+                })?;
+                self.adapters.eid.trust_root = Some(key);
+            }
+            if let Some(name) = eid.algorithm {
+                self.adapters.eid.algorithm = shengshi_app::eid::parse_algorithm(&name)
+                    .ok_or_else(|| invalid(&source("eid.algorithm"), "use ed25519, p256 or sm2"))?;
+            }
+            if let Some(issuer) = eid.issuer {
+                if issuer.trim().is_empty() || issuer.len() > 200 {
+                    return Err(invalid(&source("eid.issuer"), "1 to 200 characters"));
+                }
+                self.adapters.eid.issuer = Some(issuer);
+            }
+        }
         Ok(())
     }
 
@@ -695,6 +795,9 @@ impl Config {
                 return unsafe_("the public origin must use https in production");
             }
             Some(_) => {}
+        }
+        for previous in &self.previous_kek_files {
+            check_secret_file(previous, "previous key-encryption key", &self.data_dir)?;
         }
         if let Some(kms) = &self.kms {
             if kms.url.scheme() != "https" {
@@ -759,6 +862,26 @@ impl Config {
                 q(&self.effective_kek_file().display().to_string())
             )),
         }
+        let list = |items: Vec<String>| {
+            toml::Value::Array(items.into_iter().map(toml::Value::String).collect()).to_string()
+        };
+        if !self.previous_kek_files.is_empty() {
+            out.push_str(&format!(
+                "previous_kek_files = {}\n",
+                list(
+                    self.previous_kek_files
+                        .iter()
+                        .map(|p| p.display().to_string())
+                        .collect()
+                )
+            ));
+        }
+        if !self.previous_kms_keys.is_empty() {
+            out.push_str(&format!(
+                "previous_kms_keys = {}\n",
+                list(self.previous_kms_keys.clone())
+            ));
+        }
         out.push_str(&format!(
             "envelope_algorithm = {}\n",
             q(self.envelope_algorithm.name())
@@ -800,6 +923,18 @@ impl Config {
                 q(&witness.key),
                 witness.interval.as_secs()
             ));
+        }
+        let eid = &self.adapters.eid;
+        out.push_str(&format!(
+            "\n[eid]\ntrust_root = {}\nalgorithm = {}\n",
+            q(&eid
+                .trust_root
+                .as_ref()
+                .map_or_else(|| "(none)".to_owned(), |k| k.to_text())),
+            q(shengshi_app::eid::algorithm_name(eid.algorithm))
+        ));
+        if let Some(issuer) = &eid.issuer {
+            out.push_str(&format!("issuer = {}\n", q(issuer)));
         }
         out
     }
@@ -1159,6 +1294,55 @@ mod tests {
             }
         }
         pairs
+    }
+
+    #[test]
+    fn previous_keys_of_a_rotation_come_from_the_file_or_the_environment() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("shengshi.toml");
+        std::fs::write(
+            &file,
+            "kek_file = \"/keys/new\"\nprevious_kek_files = [\"/keys/old\", \"/keys/older\"]\n",
+        )
+        .unwrap();
+        let overrides = Overrides {
+            config_file: Some(file),
+            ..Overrides::default()
+        };
+        let (config, _) = Config::load(&[], &overrides).unwrap();
+        assert_eq!(
+            config.previous_kek_files,
+            vec![PathBuf::from("/keys/old"), PathBuf::from("/keys/older")]
+        );
+        assert!(config
+            .show()
+            .contains(r#"previous_kek_files = ["/keys/old", "/keys/older"]"#));
+        let (config, unknown) = Config::load(
+            &env(&[("SHENGSHI_PREVIOUS_KEK_FILES", "/keys/a:/keys/b")]),
+            &overrides,
+        )
+        .unwrap();
+        assert!(unknown.is_empty(), "{unknown:?}");
+        assert_eq!(
+            config.previous_kek_files,
+            vec![PathBuf::from("/keys/a"), PathBuf::from("/keys/b")]
+        );
+
+        let (config, _) = Config::load(
+            &kms_env(
+                dir.path(),
+                &[("SHENGSHI_PREVIOUS_KMS_KEYS", "kek-2025, kek-2026")],
+            ),
+            &Overrides::default(),
+        )
+        .unwrap();
+        assert_eq!(config.previous_kms_keys, vec!["kek-2025", "kek-2026"]);
+        let err = Config::load(
+            &env(&[("SHENGSHI_PREVIOUS_KMS_KEYS", "kek-2025")]),
+            &Overrides::default(),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("kms_url is not"), "{err}");
     }
 
     #[test]

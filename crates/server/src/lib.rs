@@ -2,8 +2,13 @@
 //! commands, so that integration tests start exactly what operators start.
 
 pub mod adapters;
+pub mod bench_eid;
+pub mod bench_web;
 pub mod config;
 pub mod demo;
+pub mod eid_admin;
+pub mod eid_cli;
+pub mod keys_cli;
 pub mod startup;
 pub mod telemetry;
 

@@ -95,11 +95,56 @@ enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// Benchmarks that print a ratio against a limit measured in the same run (docs/benchmarks.md).
+    Bench {
+        #[command(subcommand)]
+        command: BenchCommand,
+    },
     /// Run a witness for an access log, apart from the platform (C2SP tlog-witness).
     Witness {
         #[command(subcommand)]
         command: WitnessCommand,
     },
+    /// Electronic ID card: verify codes offline, the trust root, the signed trust list.
+    Eid {
+        #[command(subcommand)]
+        command: EidTop,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum EidTop {
+    #[command(flatten)]
+    Offline(shengshi::eid_cli::EidCommand),
+    /// The issuer keys and trust list of an installation (works on its database).
+    Issuer {
+        #[command(flatten)]
+        db: DatabaseArgs,
+        #[command(subcommand)]
+        command: shengshi::eid_admin::IssuerCommand,
+    },
+    /// Print a fresh presentation code for a demo resident (demo installations only).
+    Present {
+        /// The resident's ID number.
+        #[arg(long, value_name = "ID_NUMBER")]
+        resident: String,
+        /// hotel_checkin, travel_security, age_over_18 or identity_full.
+        #[arg(long)]
+        purpose: String,
+        /// The verifier category (default: the purpose's usual verifier).
+        #[arg(long)]
+        category: Option<String>,
+        #[command(flatten)]
+        db: DatabaseArgs,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum BenchCommand {
+    /// p50/p99 server time and size of the citizen pages beside a minimal handler.
+    Web(shengshi::bench_web::WebBenchArgs),
+    /// Full offline e-ID verifications against raw Ed25519 verify_strict; sizes and QR versions.
+    Eid(shengshi::bench_eid::EidBenchArgs),
 }
 
 #[derive(Subcommand, Debug)]
@@ -211,11 +256,22 @@ enum KeysCommand {
         #[arg(long, value_name = "FILE")]
         kek_file: PathBuf,
     },
-    /// Re-wrap every data key under a new key-encryption key. Resumable.
+    /// Re-wrap every data key, platform secret and e-ID issuer key under the
+    /// primary key-encryption key (kek_file or kms_key), unwrapping with the
+    /// previous ones (previous_kek_files, previous_kms_keys), while the servers
+    /// keep serving; records the primary as the installation's key at the end.
+    /// Resumable and idempotent. Procedure: docs/operations.md.
     Rotate {
-        /// The new key file (create it first with `shengshi keys init`).
+        /// Rotate to this key file instead, with the configured key as the
+        /// previous one. Only with every server stopped: they do not hold it.
         #[arg(long, value_name = "FILE")]
-        new_kek_file: PathBuf,
+        new_kek_file: Option<PathBuf>,
+        /// Data keys re-wrapped per transaction.
+        #[arg(long, default_value_t = shengshi_app::keys::DEFAULT_BATCH)]
+        batch_size: u32,
+        /// Stop after this many batches, unfinished, as a crash would (tests).
+        #[arg(long, hide = true)]
+        stop_after_batches: Option<u64>,
         #[command(flatten)]
         db: DatabaseArgs,
     },
@@ -368,6 +424,33 @@ async fn run(cli: Cli) -> Result<()> {
             registry_import(&config, &file).await
         }
         Command::Witness { command } => witness(command).await,
+        Command::Bench {
+            command: BenchCommand::Web(args),
+        } => shengshi::bench_web::run(cli.config.clone(), args).await,
+        Command::Bench {
+            command: BenchCommand::Eid(args),
+        } => shengshi::bench_eid::run(args),
+        Command::Eid {
+            command: EidTop::Offline(command),
+        } => shengshi::eid_cli::run(command),
+        Command::Eid {
+            command: EidTop::Issuer { db, command },
+        } => {
+            let config = load_config(&cli.config, &db, None, false)?;
+            shengshi::eid_admin::issuer(&config, &command).await
+        }
+        Command::Eid {
+            command:
+                EidTop::Present {
+                    resident,
+                    purpose,
+                    category,
+                    db,
+                },
+        } => {
+            let config = load_config(&cli.config, &db, None, false)?;
+            shengshi::eid_admin::present(&config, &resident, &purpose, category.as_deref()).await
+        }
         Command::Audit { command } => {
             let db = match &command {
                 AuditCommand::Verify { db, .. }
@@ -402,34 +485,60 @@ async fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Keys {
-            command: KeysCommand::Rotate { new_kek_file, db },
+            command:
+                KeysCommand::Rotate {
+                    new_kek_file,
+                    batch_size,
+                    stop_after_batches,
+                    db,
+                },
         } => {
             let config = load_config(&cli.config, &db, None, false)?;
-            let store = open_store(&config).await?;
-            // The configured key, in the KMS or in a file.
-            let old = shengshi::startup::load_kek(&config, true)?;
-            let new = LocalKek::load(&new_kek_file)?;
-            let report = shengshi_app::keys::rotate_kek(store.as_ref(), old.as_ref(), &new).await?;
-            let log = shengshi_app::SecurityLog::start(store.clone(), Arc::new(SystemClock));
-            log.record(
-                Actor::Operator,
-                SecurityEventKind::KeyEncryptionKeyRotated {
-                    from: old.id().to_owned(),
-                    to: new.id().to_owned(),
-                    rewrapped: report.rewrapped,
-                },
+            let rotated = shengshi::keys_cli::rotate(
+                &config,
+                new_kek_file.as_deref(),
+                batch_size,
+                stop_after_batches,
             )
             .await?;
+            let r = &rotated.report;
+            if !rotated.finished {
+                println!(
+                    "stopped after {} batches ({} data keys re-wrapped); run `shengshi keys rotate` again to finish",
+                    r.batches, r.rewrapped
+                );
+                return Ok(());
+            }
             println!(
-                "re-wrapped {} data keys ({} already under the new key, {} destroyed); now configure kek_file = {:?}{}",
-                report.rewrapped,
-                report.already_done,
-                report.destroyed,
-                new_kek_file.display().to_string(),
-                if config.kms.is_some() { " and remove the KMS settings (kms_*)" } else { "" }
+                "re-wrapped {} data keys, {} platform secrets and {} e-ID issuer keys from {} to {} ({} already under it, {} destroyed); the installation's key is now {}",
+                r.rewrapped + r.late,
+                r.secrets_rewrapped,
+                r.issuer_keys_rewrapped,
+                rotated.from,
+                rotated.to,
+                r.already_done,
+                r.destroyed,
+                rotated.to,
             );
+            if r.late > 0 {
+                eprintln!(
+                    "warning: {} data keys were wrapped by an old key while the rotation ran: a server still uses an old key as its primary. Restart it with the new configuration, run `shengshi keys rotate` again, and keep the old keys until a run reports this no more",
+                    r.late
+                );
+            } else if let Some(path) = &new_kek_file {
+                println!(
+                    "now configure kek_file = {:?}{}, then start the servers",
+                    path.display().to_string(),
+                    if config.kms.is_some() {
+                        " and remove the KMS settings (kms_*)"
+                    } else {
+                        ""
+                    }
+                );
+            } else {
+                println!("now remove previous_kek_files / previous_kms_keys from the configuration, restart the servers one by one, and then destroy the old keys");
+            }
             std::io::stdout().flush()?;
-            store.close().await;
             Ok(())
         }
     }

@@ -9,7 +9,7 @@ use shengshi_app::access_log::{self, AccessLog};
 use shengshi_app::secrets::PlatformSecrets;
 use shengshi_app::{installation, SecurityLog, Services};
 use shengshi_domain::{Actor, Clock, SecurityEventKind};
-use shengshi_envelope::{KekError, KeyEncryptionKey, LocalKek};
+use shengshi_envelope::{KekError, KeyEncryptionKey, KeyRing, LocalKek};
 use shengshi_kms::VaultTransitKek;
 use shengshi_store::{Installation, Store};
 use shengshi_store_postgres::PostgresStore;
@@ -34,6 +34,7 @@ pub struct Application {
     demo: Option<crate::demo::DemoSummary>,
     witness: Option<Arc<dyn shengshi_app::witnessing::WitnessClient>>,
     witness_interval: std::time::Duration,
+    eid: Arc<shengshi_app::eid::Issuer>,
 }
 
 impl Application {
@@ -57,19 +58,21 @@ impl Application {
         if let Some(existing) = &existing {
             refuse_demo_mismatch(config, existing.demo)?;
         }
-        let kek = load_kek(config, existing.is_some())?;
+        let kek = load_kek(config, existing.as_ref().map(|i| i.kek_id.as_str()))?;
         let external = crate::adapters::External::connect(config, clock.clone())?;
         if existing.is_some() {
             installation::verify_kek(store.as_ref(), kek.as_ref()).await?;
         }
-        shengshi_kms::self_test(kek.as_ref())
-            .await
-            .with_context(|| {
-                format!(
-                    "the key-encryption key {} failed its start-up self-test",
-                    kek.id()
-                )
-            })?;
+        self_test_every_key(kek.as_ref()).await?;
+        if let Some(existing) = &existing {
+            if existing.kek_id != kek.id() {
+                tracing::warn!(
+                    installation_kek = %existing.kek_id,
+                    primary_kek = kek.id(),
+                    "a key rotation is under way: new keys are wrapped by the primary key; run `shengshi keys rotate` to re-wrap the rest"
+                );
+            }
+        }
         let migrated = store.migrate().await?;
 
         let security_log = SecurityLog::start(store.clone(), clock.clone());
@@ -120,7 +123,16 @@ impl Application {
         } else {
             None
         };
-        let adapters = crate::adapters::choose(config, &services, secrets, relying_party, external);
+        let origin = config.effective_public_origin(port);
+        let eid = start_eid(config, &services, &origin).await?;
+        let adapters = crate::adapters::choose(
+            config,
+            &services,
+            secrets,
+            relying_party,
+            eid.clone(),
+            external,
+        );
         services
             .security_log
             .record(
@@ -132,7 +144,6 @@ impl Application {
             )
             .await?;
 
-        let origin = config.effective_public_origin(port);
         let state = AppState {
             services: services.clone(),
             info: Arc::new(PlatformInfo {
@@ -142,6 +153,7 @@ impl Application {
                 public_origin: origin.clone(),
             }),
             metrics: Arc::new(Metrics::new()),
+            qr_images: Arc::default(),
             identity: adapters.identity,
             outbox: adapters.outbox,
         };
@@ -162,6 +174,7 @@ impl Application {
             installation,
             demo,
             witness,
+            eid,
             witness_interval: config
                 .adapters
                 .witness
@@ -206,15 +219,35 @@ impl Application {
                 self.witness_interval,
             ))
         });
+        let eid_refresh = tokio::spawn(refresh_eid_periodically(
+            self.services.clone(),
+            self.eid.clone(),
+        ));
         axum::serve(self.listener, app)
             .with_graceful_shutdown(shutdown)
             .await?;
         if let Some(task) = cosigning {
             task.abort();
         }
+        eid_refresh.abort();
         tracing::info!("stopped accepting requests; closing the database");
         self.services.store.close().await;
         Ok(())
+    }
+}
+
+/// Picks up a trust list published from the command line (`shengshi eid
+/// trust-list publish`) within a minute, without a restart.
+async fn refresh_eid_periodically(services: Services, issuer: Arc<shengshi_app::eid::Issuer>) {
+    let mut ticks = tokio::time::interval(std::time::Duration::from_secs(60));
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        match issuer.refresh(&services).await {
+            Ok(true) => tracing::info!("loaded a newly published e-ID trust list"),
+            Ok(false) => {}
+            Err(e) => tracing::warn!(error = %e, "the e-ID trust list could not be refreshed"),
+        }
     }
 }
 
@@ -255,7 +288,7 @@ pub async fn open_installation(
     let Some(installation) = store.installation().await? else {
         bail!("the database holds no installation; start the server once first");
     };
-    let kek = load_kek(config, true)?;
+    let kek = load_kek(config, Some(&installation.kek_id))?;
     installation::verify_kek(store.as_ref(), kek.as_ref()).await?;
     let secrets =
         PlatformSecrets::load_or_create(store.as_ref(), kek.as_ref(), clock.as_ref()).await?;
@@ -337,11 +370,67 @@ fn ensure_writable_dir(dir: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Loads the key-encryption key: a client for the KMS when one is configured
-/// (nothing is sent yet), otherwise the key file. A development installation
+/// Runs the KMS self-test (wrap, unwrap, refuse another context) on every
+/// key of the ring, before anything is written.
+pub async fn self_test_every_key(kek: &dyn KeyEncryptionKey) -> Result<()> {
+    for id in kek.held_ids() {
+        let Some(key) = kek.key_with_id(&id) else {
+            continue;
+        };
+        shengshi_kms::self_test(key).await.with_context(|| {
+            format!("the key-encryption key {id} failed its start-up self-test")
+        })?;
+    }
+    Ok(())
+}
+
+/// Loads the key-encryption keys as a [`KeyRing`]: the primary (a client for
+/// the KMS when one is configured, nothing sent yet; otherwise the key file)
+/// and the previous keys of a rotation under way (`previous_kek_files`,
+/// `previous_kms_keys`). `installation_kek` is the key an existing
+/// installation records (`None` for a new one): a development installation
 /// that does not exist yet gets a fresh key file in its data directory;
-/// anything else must already have its key.
-pub fn load_kek(config: &Config, installation_exists: bool) -> Result<Arc<dyn KeyEncryptionKey>> {
+/// anything else must already have its keys, and a missing one is named with
+/// the key the installation needs.
+pub fn load_kek(
+    config: &Config,
+    installation_kek: Option<&str>,
+) -> Result<Arc<dyn KeyEncryptionKey>> {
+    let primary = load_primary_kek(config, installation_kek)?;
+    let mut previous: Vec<Arc<dyn KeyEncryptionKey>> = Vec::new();
+    for path in &config.previous_kek_files {
+        let kek = LocalKek::load(path).map_err(|e| match e {
+            KekError::Missing { path } => anyhow::anyhow!(
+                "the previous key-encryption key file {} (previous_kek_files) does not exist; restore it from your key backup, or remove it from previous_kek_files once `shengshi keys rotate` has finished",
+                path.display()
+            ),
+            other => other.into(),
+        })?;
+        previous.push(Arc::new(kek));
+    }
+    if let Some(kms) = &config.kms {
+        for key in &config.previous_kms_keys {
+            let previous_kms = KmsConfig {
+                key: key.clone(),
+                ..kms.clone()
+            };
+            previous.push(Arc::new(connect_kms(&previous_kms)?));
+        }
+    }
+    if previous.is_empty() {
+        return Ok(primary);
+    }
+    let ring = KeyRing::new(primary, previous).map_err(|e| {
+        anyhow::anyhow!("{e}; list each key once (kek_file or kms_key, then previous_kek_files or previous_kms_keys)")
+    })?;
+    tracing::info!(keys = ?ring.held_ids(), "the key-encryption keys: the first wraps, the others only unwrap");
+    Ok(Arc::new(ring))
+}
+
+fn load_primary_kek(
+    config: &Config,
+    installation_kek: Option<&str>,
+) -> Result<Arc<dyn KeyEncryptionKey>> {
     if let Some(kms) = &config.kms {
         let kek = connect_kms(kms)?;
         tracing::info!(kek = kek.id(), url = %kms.url, "the key-encryption key is in the KMS");
@@ -351,7 +440,7 @@ pub fn load_kek(config: &Config, installation_exists: bool) -> Result<Arc<dyn Ke
     match LocalKek::load(&path) {
         Ok(kek) => Ok(Arc::new(kek)),
         Err(KekError::Missing { .. })
-            if !installation_exists
+            if installation_kek.is_none()
                 && config.kek_file.is_none()
                 && config.mode == Mode::Development =>
         {
@@ -360,6 +449,12 @@ pub fn load_kek(config: &Config, installation_exists: bool) -> Result<Arc<dyn Ke
             tracing::warn!(path = %path.display(), "created a development key-encryption key inside the data directory; production keeps it elsewhere");
             Ok(Arc::new(kek))
         }
+        // A lost key: creating a new one would not open a single existing key.
+        Err(KekError::Missing { path }) if installation_kek.is_some() => bail!(
+            "the key-encryption key file {} does not exist, but this installation's data is wrapped by key-encryption key {}: restore that key's file from your key backup and point kek_file (SHENGSHI_KEK_FILE) at it. A new key cannot open existing data, so do not create one",
+            path.display(),
+            installation_kek.unwrap_or_default()
+        ),
         Err(e) => Err(e.into()),
     }
 }
@@ -380,4 +475,47 @@ pub fn connect_kms(kms: &KmsConfig) -> Result<VaultTransitKek> {
     builder
         .build()
         .with_context(|| format!("the KMS settings (kms_url {}) cannot work", kms.url))
+}
+
+/// The e-ID issuer. Production needs the offline trust root's public key in
+/// `[eid] trust_root` and a trust list it signed (`shengshi eid trust-list
+/// publish`); until then e-ID answers "not ready". Development without a
+/// configured root uses a stand-in root kept in the database, creates an
+/// issuer key and publishes a trust list it signed, so the card works at once.
+pub async fn start_eid(
+    config: &Config,
+    services: &Services,
+    origin: &str,
+) -> Result<Arc<shengshi_app::eid::Issuer>> {
+    let eid = &config.adapters.eid;
+    let mut trust_root = eid.trust_root.clone();
+    let mut development_root = None;
+    if trust_root.is_none() && config.mode == crate::config::Mode::Development {
+        let seed = shengshi_app::secrets::development_eid_root_seed(
+            services.store.as_ref(),
+            services.kek.as_ref(),
+            services.clock.as_ref(),
+        )
+        .await?;
+        let root = shengshi_eid::SoftwareKey::from_seed(shengshi_eid::Algorithm::Ed25519, &seed)?;
+        trust_root = Some(root.public_key());
+        development_root = Some(root);
+    }
+    let settings = shengshi_app::eid::EidSettings {
+        issuer: eid.issuer.clone().unwrap_or_else(|| origin.to_owned()),
+        status_uri: format!("{origin}/eid/status/1"),
+        algorithm: eid.algorithm,
+        trust_root,
+        development_root: development_root.is_some(),
+    };
+    let issuer = Arc::new(shengshi_app::eid::Issuer::load(services, settings).await?);
+    match &development_root {
+        Some(root) => shengshi_app::eid::bootstrap_demo(services, &issuer, root).await?,
+        None => {
+            if let Err(e) = issuer.ready(services.clock.now()) {
+                tracing::warn!(error = %e, "the electronic ID card is not ready");
+            }
+        }
+    }
+    Ok(issuer)
 }

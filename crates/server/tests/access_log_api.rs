@@ -321,12 +321,13 @@ async fn the_page_lists_accesses_in_both_languages(backend: Backend) {
     assert_eq!(status, 200);
     assert_eq!(headers["cache-control"], "no-store");
     for text in [
-        "<table class=\"table\">",
+        // One card per row on a phone: the cells carry their column's label.
+        "<table class=\"table table-stack\">",
         "<caption>Accesses to your personal data, newest first</caption>",
         "<th scope=\"col\">Who</th>",
-        "<th scope=\"row\"><time datetime=",
-        "<td>You</td>",
-        "<td>You viewed your account</td>",
+        "<th scope=\"row\" data-label=\"",
+        "data-label=\"Who\">You</td>",
+        ">You viewed your account</td>",
         "name, ID number, mobile number",
         "a hotel scanning the QR code",
         "href=\"/api/v1/me/access-log/export.csv\"",
@@ -346,8 +347,8 @@ async fn the_page_lists_accesses_in_both_languages(backend: Backend) {
     assert_eq!(status, 200);
     for text in [
         "谁查看了我的信息",
-        "<td>您本人</td>",
-        "<td>您查看了自己的账号</td>",
+        ">您本人</td>",
+        ">您查看了自己的账号</td>",
         "姓名、身份证号、手机号",
         "<caption>",
     ] {
@@ -368,7 +369,7 @@ async fn the_page_lists_accesses_in_both_languages(backend: Backend) {
         get_text(&app, "/account/access-log?purpose=snooping&lang=en", &sid).await;
     assert_eq!(status, 200, "the form shows its error");
     assert!(bad.contains("error-summary") && bad.contains("Choose one of the listed purposes"));
-    assert!(bad.contains("<td>You</td>"), "and the newest accesses");
+    assert!(bad.contains(">You</td>"), "and the newest accesses");
 
     // Older pages keep the filter.
     open_account_page(&app, &sid).await;

@@ -181,7 +181,9 @@ async fn the_home_page_speaks_both_languages_and_remembers_the_choice(backend: B
     )
     .await;
     let zh = app.get("/").await.text().await.unwrap();
-    assert!(zh.contains(r#"<html lang="zh-CN">"#) && zh.contains("欢迎使用省事"));
+    assert!(
+        zh.contains(r#"<html lang="zh-CN" class="mode-standard">"#) && zh.contains("欢迎使用省事")
+    );
     assert!(zh.contains("演示环境"), "the demo banner shows");
     let en = app.get("/?lang=en").await;
     let cookie = en.headers()["set-cookie"].to_str().unwrap().to_owned();
@@ -190,7 +192,10 @@ async fn the_home_page_speaks_both_languages_and_remembers_the_choice(backend: B
         "{cookie}"
     );
     let en = en.text().await.unwrap();
-    assert!(en.contains(r#"<html lang="en">"#) && en.contains("Welcome to Shengshi"));
+    assert!(
+        en.contains(r#"<html lang="en" class="mode-standard">"#)
+            && en.contains("Welcome to Shengshi")
+    );
     let remembered = app
         .client
         .get(app.url("/"))
@@ -201,7 +206,19 @@ async fn the_home_page_speaks_both_languages_and_remembers_the_choice(backend: B
         .text()
         .await
         .unwrap();
-    assert!(remembered.contains(r#"<html lang="en">"#));
+    assert!(remembered.contains(r#"<html lang="en" class="mode-standard">"#));
+    // Elderly mode (长辈模式) is chosen and remembered the same way.
+    let elderly = app.get("/?mode=elderly").await;
+    let cookie = elderly.headers()["set-cookie"].to_str().unwrap().to_owned();
+    assert!(
+        cookie.starts_with("mode=elderly;") && cookie.contains("SameSite=Lax"),
+        "{cookie}"
+    );
+    assert!(elderly
+        .text()
+        .await
+        .unwrap()
+        .contains(r#"<html lang="zh-CN" class="mode-elderly">"#));
     for page in [&zh, &en] {
         assert!(
             !page.contains(shengshi_i18n::MISSING),

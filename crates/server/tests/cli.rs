@@ -547,3 +547,76 @@ fn keys_rotate_moves_the_installation_to_a_new_key_and_logs_it() {
         "the rotation is in the security log"
     );
 }
+
+#[test]
+fn keys_rotate_killed_half_way_resumes_and_the_servers_need_both_keys_until_it_ends() {
+    let dir = tempfile::tempdir().unwrap();
+    assert!(run_once(dir.path(), &["--demo"]).status.success());
+    let init = shengshi(dir.path())
+        .args(["keys", "init", "--kek-file", "new.key"])
+        .output()
+        .unwrap();
+    assert!(init.status.success());
+    let both = |cmd: &mut Command| {
+        cmd.env("SHENGSHI_KEK_FILE", "new.key")
+            .env("SHENGSHI_PREVIOUS_KEK_FILES", "shengshi-data/kek.key");
+    };
+
+    // kill -9 in the middle of a rotation, one key per transaction.
+    let mut rotate = shengshi(dir.path());
+    both(&mut rotate);
+    let mut child = rotate
+        .args(["keys", "rotate", "--batch-size", "1"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "10,000 keys one per transaction take longer than that"
+    );
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+
+    // Half-way, the new key alone is refused (the installation still names
+    // the old one); both keys serve.
+    let output = shengshi(dir.path())
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .env("SHENGSHI_KEK_FILE", "new.key")
+        .output()
+        .unwrap();
+    assert_refused(&output, "the key-encryption key is wrong");
+    let mut serve = shengshi(dir.path());
+    both(&mut serve);
+    serve.arg("serve");
+    let server = Server::start(serve);
+    assert!(server.get("/readyz").contains("ok"));
+
+    // Resumed while that server serves, it finishes.
+    let mut again = shengshi(dir.path());
+    both(&mut again);
+    let finished = again.args(["keys", "rotate"]).output().unwrap();
+    let stdout = String::from_utf8_lossy(&finished.stdout);
+    assert!(
+        finished.status.success(),
+        "{}",
+        String::from_utf8_lossy(&finished.stderr)
+    );
+    assert!(
+        stdout.contains("the installation's key is now local:"),
+        "{stdout}"
+    );
+    assert!(
+        !stdout.contains("(0 already under it"),
+        "it resumed: {stdout}"
+    );
+    assert!(server.get("/readyz").contains("ok"));
+    drop(server);
+
+    // The old key can go.
+    let mut cmd = shengshi(dir.path());
+    cmd.arg("serve").env("SHENGSHI_KEK_FILE", "new.key");
+    let server = Server::start(cmd);
+    assert!(server.get("/readyz").contains("ok"));
+}

@@ -187,6 +187,41 @@ async fn no_personal_data_at_rest_in_logs_or_texts(backend: Backend) {
     .await;
     assert_eq!(status, 201, "{mandate}");
     let _ = other_sid;
+    // The electronic ID card: activation, a code for each purpose, the card
+    // pages (the card face shows the holder), suspension and resumption.
+    let (status, card, _) = call(&app, Method::POST, "/api/v1/eid/card", Some(&sid), None).await;
+    assert_eq!(status, 201, "{card}");
+    for purpose in [
+        "hotel_checkin",
+        "travel_security",
+        "age_over_18",
+        "identity_full",
+    ] {
+        let (status, code, _) = call(
+            &app,
+            Method::POST,
+            "/api/v1/eid/card/presentations",
+            Some(&sid),
+            Some(json!({ "purpose": purpose })),
+        )
+        .await;
+        assert_eq!(status, 201, "{code}");
+    }
+    for page in ["/card", "/card/show?purpose=hotel_checkin"] {
+        let response = app
+            .client
+            .get(app.url(page))
+            .header("cookie", format!("sid={sid}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 200, "{page}");
+    }
+    for action in ["suspend", "resume"] {
+        let path = format!("/api/v1/eid/card/{action}");
+        let (status, _, _) = call(&app, Method::POST, &path, Some(&sid), None).await;
+        assert_eq!(status, 200, "{path}");
+    }
     // A counter check: the registry record opened by a clerk.
     let clerk = app
         .add_staff("hu.zheng", Department::PublicSecurity, Role::Clerk)

@@ -7,10 +7,10 @@
 use async_trait::async_trait;
 use shengshi_domain::{AccountId, InstallationId, SecurityEvent, SubjectId, Timestamp};
 use shengshi_store::{
-    AccountStore, AdminStore, Backend, CardStatusReason, ChallengeRefused, DataKeyStore, Installation,
-    InstallationStore, LoggedSecurityEvent, PhoneChallengeStore, PlatformSecretStore, PoolStats,
-    SchemaStatus, SecurityEventStore, SendCap, StoreError, StoredAccount, StoredDataKey,
-    StoredPhoneChallenge, StoredPlatformSecret,
+    AccountStore, AdminStore, Backend, CardStatusReason, ChallengeRefused, DataKeyRewrap,
+    DataKeyStore, Installation, InstallationStore, LoggedSecurityEvent, PhoneChallengeStore,
+    PlatformSecretStore, PoolStats, SchemaStatus, SecurityEventStore, SendCap, StoreError,
+    StoredAccount, StoredDataKey, StoredPhoneChallenge, StoredPlatformSecret,
 };
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{PgPool, Row};
@@ -336,24 +336,25 @@ impl DataKeyStore for PostgresStore {
         .collect()
     }
 
-    async fn rewrap_data_key(
-        &self,
-        subject: SubjectId,
-        kek_id: &str,
-        wrapped_key: &[u8],
-    ) -> Result<bool, StoreError> {
+    async fn rewrap_data_keys(&self, rewraps: &[DataKeyRewrap]) -> Result<u64, StoreError> {
         let mut tx = self.pool.begin().await.map_err(db)?;
-        let done = sqlx::query(
-            "UPDATE data_keys SET kek_id = $1, wrapped_key = $2 WHERE subject_id = $3 AND wrapped_key IS NOT NULL",
-        )
-        .bind(kek_id)
-        .bind(wrapped_key)
-        .bind(subject.as_uuid())
-        .execute(&mut *tx)
-        .await
-        .map_err(db)?;
+        let mut applied = 0;
+        for r in rewraps {
+            applied += sqlx::query(
+                "UPDATE data_keys SET kek_id = $1, wrapped_key = $2 \
+                 WHERE subject_id = $3 AND kek_id = $4 AND wrapped_key IS NOT NULL",
+            )
+            .bind(&r.kek_id)
+            .bind(&r.wrapped_key)
+            .bind(r.subject.as_uuid())
+            .bind(&r.from_kek_id)
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?
+            .rows_affected();
+        }
         tx.commit().await.map_err(db)?;
-        Ok(done.rows_affected() == 1)
+        Ok(applied)
     }
 
     async fn destroy_data_key(

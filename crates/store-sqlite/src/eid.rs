@@ -3,11 +3,11 @@
 use async_trait::async_trait;
 use shengshi_domain::{AccountId, CardId, SubjectId, Timestamp};
 use shengshi_store::{
-    CardStatus, CardStatusEntry, CardStatusReason, EidStore, StoreError, StoredCard,
-    StoredIssuerKey, StoredTrustList,
+    CardStatus, CardStatusEntry, CardStatusReason, DevicePresentation, EidStore, StoreError,
+    StoredCard, StoredIssuerKey, StoredTrustList,
 };
 use sqlx::sqlite::SqliteRow;
-use sqlx::{Sqlite, Row, Transaction};
+use sqlx::{Row, Sqlite, Transaction};
 
 use super::{db, timestamp, SqliteStore};
 
@@ -102,7 +102,10 @@ async fn insert_list_in(
     Ok(())
 }
 
-async fn insert_card_in(tx: &mut Transaction<'_, Sqlite>, c: &StoredCard) -> Result<(), StoreError> {
+async fn insert_card_in(
+    tx: &mut Transaction<'_, Sqlite>,
+    c: &StoredCard,
+) -> Result<(), StoreError> {
     sqlx::query(&format!(
         "INSERT INTO eid_cards ({CARD_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
     ))
@@ -162,6 +165,26 @@ impl EidStore for SqliteStore {
         .collect()
     }
 
+    async fn rewrap_issuer_key(
+        &self,
+        kid: &str,
+        kek_id: &str,
+        wrapped_secret: &[u8],
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.write.begin_with("BEGIN IMMEDIATE").await.map_err(db)?;
+        let done = sqlx::query(
+            "UPDATE eid_issuer_keys SET kek_id = $1, wrapped_secret = $2 WHERE kid = $3",
+        )
+        .bind(kek_id)
+        .bind(wrapped_secret)
+        .bind(kid)
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?;
+        tx.commit().await.map_err(db)?;
+        Ok(done.rows_affected() == 1)
+    }
+
     async fn end_issuer_key_signing(&self, kid: &str, at: Timestamp) -> Result<bool, StoreError> {
         let mut tx = self.write.begin_with("BEGIN IMMEDIATE").await.map_err(db)?;
         let done = sqlx::query(
@@ -208,8 +231,13 @@ impl EidStore for SqliteStore {
 
     async fn activate_card(&self, card: &StoredCard) -> Result<(), StoreError> {
         let mut tx = self.write.begin_with("BEGIN IMMEDIATE").await.map_err(db)?;
-        revoke_cards_in(&mut tx, card.account, CardStatusReason::Replaced, card.activated_at)
-            .await?;
+        revoke_cards_in(
+            &mut tx,
+            card.account,
+            CardStatusReason::Replaced,
+            card.activated_at,
+        )
+        .await?;
         // A unique violation (the index is taken, or another activation of the
         // same account committed first) rolls everything back.
         insert_card_in(&mut tx, card).await?;
@@ -284,6 +312,34 @@ impl EidStore for SqliteStore {
                 })
             })
             .collect()
+    }
+
+    async fn record_device_presentations(
+        &self,
+        card: CardId,
+        presentations: &[DevicePresentation],
+        at: Timestamp,
+    ) -> Result<Vec<[u8; 16]>, StoreError> {
+        let mut tx = self.write.begin_with("BEGIN IMMEDIATE").await.map_err(db)?;
+        let mut new = Vec::new();
+        for p in presentations {
+            let inserted = sqlx::query(
+                "INSERT INTO eid_device_presentations (cti, card_id, issued_at, reported_at) \
+                 VALUES ($1, $2, $3, $4) ON CONFLICT (cti) DO NOTHING",
+            )
+            .bind(p.cti.as_slice())
+            .bind(card.as_uuid())
+            .bind(p.issued_at.unix_millis())
+            .bind(at.unix_millis())
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+            if inserted.rows_affected() == 1 {
+                new.push(p.cti);
+            }
+        }
+        tx.commit().await.map_err(db)?;
+        Ok(new)
     }
 
     async fn cards(

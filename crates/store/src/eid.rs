@@ -169,11 +169,26 @@ pub struct CardStatusEntry {
     pub status: CardStatus,
 }
 
+/// A code a phone signed offline, as it reported it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DevicePresentation {
+    pub cti: [u8; 16],
+    pub issued_at: Timestamp,
+}
+
 #[async_trait]
 pub trait EidStore: Send + Sync {
     async fn insert_issuer_key(&self, key: &StoredIssuerKey) -> Result<(), StoreError>;
     /// Every issuer key, oldest first.
     async fn issuer_keys(&self) -> Result<Vec<StoredIssuerKey>, StoreError>;
+    /// Replaces a key's wrapped secret after a KEK rotation; `Ok(false)` if
+    /// no such key.
+    async fn rewrap_issuer_key(
+        &self,
+        kid: &str,
+        kek_id: &str,
+        wrapped_secret: &[u8],
+    ) -> Result<bool, StoreError>;
     /// Brings a key's last signing moment forward (never back); `Ok(false)`
     /// if no such key or it already stops signing earlier.
     async fn end_issuer_key_signing(&self, kid: &str, at: Timestamp) -> Result<bool, StoreError>;
@@ -209,6 +224,14 @@ pub trait EidStore: Send + Sync {
     ) -> Result<u64, StoreError>;
     /// Every suspended or revoked card's index: all others read as valid.
     async fn card_status_entries(&self) -> Result<Vec<CardStatusEntry>, StoreError>;
+    /// Remembers codes a card's phone reported signing offline; returns the
+    /// ids (`cti`) not reported before, so a re-sent report is logged once.
+    async fn record_device_presentations(
+        &self,
+        card: CardId,
+        presentations: &[DevicePresentation],
+        at: Timestamp,
+    ) -> Result<Vec<[u8; 16]>, StoreError>;
     /// Cards ordered by id, after `after` (exclusive), for export.
     async fn cards(&self, after: Option<CardId>, limit: u32)
         -> Result<Vec<StoredCard>, StoreError>;

@@ -22,8 +22,8 @@ pub use access_log::{AccessLogStore, StoredAccessEntry, StoredCheckpoint};
 pub use accounts::{AccountStore, StoredAccount};
 pub use corrections::{CorrectionStore, StoredCorrection};
 pub use eid::{
-    CardStatus, CardStatusEntry, CardStatusReason, EidStore, StoredCard, StoredIssuerKey,
-    StoredTrustList,
+    CardStatus, CardStatusEntry, CardStatusReason, DevicePresentation, EidStore, StoredCard,
+    StoredIssuerKey, StoredTrustList,
 };
 pub use embargoes::{EmbargoStatus, EmbargoStore, StoredEmbargo};
 pub use error::StoreError;
@@ -152,6 +152,16 @@ pub trait SecurityEventStore: Send + Sync {
     ) -> Result<Vec<LoggedSecurityEvent>, StoreError>;
 }
 
+/// One data key's new wrapping, applied only over the wrapping it replaces.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DataKeyRewrap {
+    pub subject: SubjectId,
+    /// The key-encryption key that wraps the stored key now.
+    pub from_kek_id: String,
+    pub kek_id: String,
+    pub wrapped_key: Vec<u8>,
+}
+
 #[async_trait]
 pub trait DataKeyStore: Send + Sync {
     /// Inserts keys in one transaction; fails whole with [`StoreError::Conflict`]
@@ -164,13 +174,11 @@ pub trait DataKeyStore: Send + Sync {
         after: Option<SubjectId>,
         limit: u32,
     ) -> Result<Vec<StoredDataKey>, StoreError>;
-    /// Replaces a wrapped key (key rotation). `Ok(false)` if it was destroyed meanwhile.
-    async fn rewrap_data_key(
-        &self,
-        subject: SubjectId,
-        kek_id: &str,
-        wrapped_key: &[u8],
-    ) -> Result<bool, StoreError>;
+    /// Replaces wrapped keys (key rotation), all in one transaction. Each
+    /// replacement applies only if the key is still live and still wrapped by
+    /// `from_kek_id`; returns how many applied (the others were destroyed or
+    /// re-wrapped by someone else meanwhile).
+    async fn rewrap_data_keys(&self, rewraps: &[DataKeyRewrap]) -> Result<u64, StoreError>;
     /// Erases the key's material for good; `Ok(false)` if already destroyed or absent.
     async fn destroy_data_key(&self, subject: SubjectId, at: Timestamp)
         -> Result<bool, StoreError>;

@@ -111,7 +111,7 @@ counted!(DataKeyStore {
     async fn insert_data_keys(&self, keys: &[StoredDataKey]) -> Result<(), StoreError>;
     async fn data_key(&self, subject: SubjectId) -> Result<Option<StoredDataKey>, StoreError>;
     async fn data_keys(&self, after: Option<SubjectId>, limit: u32) -> Result<Vec<StoredDataKey>, StoreError>;
-    async fn rewrap_data_key(&self, subject: SubjectId, kek_id: &str, wrapped_key: &[u8]) -> Result<bool, StoreError>;
+    async fn rewrap_data_keys(&self, rewraps: &[DataKeyRewrap]) -> Result<u64, StoreError>;
     async fn destroy_data_key(&self, subject: SubjectId, at: Timestamp) -> Result<bool, StoreError>;
 });
 
@@ -233,6 +233,7 @@ counted!(EmbargoStore {
 counted!(EidStore {
     async fn insert_issuer_key(&self, key: &StoredIssuerKey) -> Result<(), StoreError>;
     async fn issuer_keys(&self) -> Result<Vec<StoredIssuerKey>, StoreError>;
+    async fn rewrap_issuer_key(&self, kid: &str, kek_id: &str, wrapped_secret: &[u8]) -> Result<bool, StoreError>;
     async fn end_issuer_key_signing(&self, kid: &str, at: Timestamp) -> Result<bool, StoreError>;
     async fn insert_trust_list(&self, list: &StoredTrustList) -> Result<(), StoreError>;
     async fn latest_trust_list(&self) -> Result<Option<StoredTrustList>, StoreError>;
@@ -242,6 +243,7 @@ counted!(EidStore {
     async fn set_card_status(&self, card: shengshi_domain::CardId, from: CardStatus, to: CardStatus, reason: CardStatusReason, at: Timestamp) -> Result<bool, StoreError>;
     async fn revoke_account_cards(&self, account: AccountId, reason: CardStatusReason, at: Timestamp) -> Result<u64, StoreError>;
     async fn card_status_entries(&self) -> Result<Vec<CardStatusEntry>, StoreError>;
+    async fn record_device_presentations(&self, card: shengshi_domain::CardId, presentations: &[DevicePresentation], at: Timestamp) -> Result<Vec<[u8; 16]>, StoreError>;
     async fn cards(&self, after: Option<shengshi_domain::CardId>, limit: u32) -> Result<Vec<StoredCard>, StoreError>;
     async fn import_eid(&self, keys: &[StoredIssuerKey], lists: &[StoredTrustList], cards: &[StoredCard]) -> Result<(), StoreError>;
 });

@@ -333,6 +333,13 @@ pub struct AppOptions {
     pub kms: Option<KmsConfig>,
     /// Have this witness cosign the access log (`[witness]`).
     pub witness: Option<shengshi::config::WitnessConfig>,
+    /// The key-encryption key file (`kek_file`); by default `kek.key` in the
+    /// data directory, created on first start.
+    pub kek_file: Option<PathBuf>,
+    /// `previous_kek_files`: older keys kept during a rotation.
+    pub previous_kek_files: Vec<PathBuf>,
+    /// `previous_kms_keys`: older transit keys in the same KMS.
+    pub previous_kms_keys: Vec<String>,
 }
 
 pub async fn spawn_app(db: TestDb) -> TestApp {
@@ -363,6 +370,9 @@ pub async fn try_spawn_app_with(db: TestDb, options: AppOptions) -> Result<TestA
         database_url: Some(DatabaseUrl::new(db.url().to_owned())),
         demo: options.demo,
         kms: options.kms,
+        kek_file: options.kek_file,
+        previous_kek_files: options.previous_kek_files,
+        previous_kms_keys: options.previous_kms_keys,
         ..Config::default()
     };
     config.adapters.witness = options.witness;

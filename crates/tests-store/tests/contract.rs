@@ -264,11 +264,14 @@ async fn a_destroyed_data_key_cannot_come_back(backend: Backend) {
         "idempotent"
     );
     let gone = store.data_key(subject).await.unwrap().unwrap();
-    assert_eq!((gone.wrapped_key, gone.destroyed_at), (None, Some(at)));
-    assert!(!store
-        .rewrap_data_key(subject, "local:new", &[1, 2, 3])
-        .await
-        .unwrap());
+    assert_eq!((&gone.wrapped_key, gone.destroyed_at), (&None, Some(at)));
+    let rewrap = shengshi_store::DataKeyRewrap {
+        subject,
+        from_kek_id: gone.kek_id.clone(),
+        kek_id: "local:new".into(),
+        wrapped_key: vec![1, 2, 3],
+    };
+    assert_eq!(store.rewrap_data_keys(&[rewrap]).await.unwrap(), 0);
     let restore = db
         .exec(
             "UPDATE data_keys SET wrapped_key = x'01', destroyed_at = NULL"
@@ -332,11 +335,33 @@ async fn kek_rotation_rewraps_every_live_key_and_is_resumable(backend: Backend) 
     keys::destroy(&services, subjects[2], shengshi_domain::Actor::Operator)
         .await
         .unwrap();
+    // An e-ID issuer key, wrapped by the same KEK.
+    let root =
+        shengshi_eid::SoftwareKey::from_seed(shengshi_eid::Algorithm::Ed25519, &[9; 32]).unwrap();
+    let settings = shengshi_app::eid::EidSettings {
+        issuer: "https://shengshi.example".into(),
+        status_uri: "https://shengshi.example/eid/status/1".into(),
+        algorithm: shengshi_eid::Algorithm::Ed25519,
+        trust_root: Some(root.public_key()),
+        development_root: false,
+    };
+    let issuer = shengshi_app::eid::Issuer::load(&services, settings.clone())
+        .await
+        .unwrap();
+    shengshi_app::eid::create_key(
+        &services,
+        &issuer,
+        shengshi_eid::Algorithm::EcdsaP256,
+        services.clock.now(),
+    )
+    .await
+    .unwrap();
 
     let report = keys::rotate_kek(store.as_ref(), old.as_ref(), &new)
         .await
         .unwrap();
     assert_eq!((report.rewrapped, report.destroyed), (2, 1));
+    assert_eq!(report.issuer_keys_rewrapped, 1);
     let again = keys::rotate_kek(store.as_ref(), old.as_ref(), &new)
         .await
         .unwrap();
@@ -358,6 +383,10 @@ async fn kek_rotation_rewraps_every_live_key_and_is_resumable(backend: Backend) 
         let key = door::open(&rotated, migration_check(*s)).await.unwrap();
         assert_eq!(&*key.open(c, b"test.field").unwrap(), b"personal data");
     }
+    // The issuer key opens with the new KEK (and its public key still matches).
+    shengshi_app::eid::Issuer::load(&rotated, settings)
+        .await
+        .unwrap();
     assert!(matches!(
         door::open(&rotated, migration_check(subjects[2])).await,
         Err(DoorError::Key(keys::KeyError::Destroyed(_)))

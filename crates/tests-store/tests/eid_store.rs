@@ -8,8 +8,8 @@ use shengshi_app::Services;
 use shengshi_domain::{AccountId, CardId, Clock, FixedClock, SubjectId, Timestamp};
 use shengshi_envelope::{Algorithm, DataKey, KeyRef};
 use shengshi_store::{
-    CardStatus, CardStatusEntry, CardStatusReason, StoreError, StoredAccount, StoredCard,
-    StoredDataKey, StoredIssuerKey, StoredTrustList,
+    CardStatus, CardStatusEntry, CardStatusReason, DevicePresentation, StoreError, StoredAccount,
+    StoredCard, StoredDataKey, StoredIssuerKey, StoredTrustList,
 };
 use shengshi_test_support::{tests_on_both_backends, Backend, TestServices};
 use time::Duration;
@@ -21,6 +21,8 @@ tests_on_both_backends!(
     closing_or_evicting_an_account_revokes_its_card,
     concurrent_activations_leave_one_current_card,
     issuer_keys_and_trust_lists_are_kept,
+    a_death_in_the_registry_revokes_the_card,
+    a_reported_offline_code_is_remembered_once,
 );
 
 async fn account(services: &Services, clock: &FixedClock) -> StoredAccount {
@@ -86,12 +88,18 @@ async fn a_new_card_replaces_the_current_one_in_one_step(backend: Backend) {
 
     let first = card(&resident, 41, clock.now());
     store.activate_card(&first).await.unwrap();
-    assert_eq!(store.current_card(resident.id).await.unwrap(), Some(first.clone()));
+    assert_eq!(
+        store.current_card(resident.id).await.unwrap(),
+        Some(first.clone())
+    );
 
     clock.advance(Duration::minutes(5));
     let second = card(&resident, 900_001, clock.now());
     store.activate_card(&second).await.unwrap();
-    assert_eq!(store.current_card(resident.id).await.unwrap(), Some(second.clone()));
+    assert_eq!(
+        store.current_card(resident.id).await.unwrap(),
+        Some(second.clone())
+    );
 
     // The first card is revoked as replaced, and its index stays taken.
     let entries = store.card_status_entries().await.unwrap();
@@ -364,10 +372,7 @@ async fn issuer_keys_and_trust_lists_are_kept(backend: Backend) {
     // Ending the signing period moves it earlier only, never later, and
     // never before the key starts.
     let end = now.plus(Duration::days(1));
-    assert!(store
-        .end_issuer_key_signing(&first.kid, end)
-        .await
-        .unwrap());
+    assert!(store.end_issuer_key_signing(&first.kid, end).await.unwrap());
     assert!(!store
         .end_issuer_key_signing(&first.kid, now.plus(Duration::days(30)))
         .await
@@ -396,4 +401,139 @@ async fn issuer_keys_and_trust_lists_are_kept(backend: Backend) {
         Some(list(2, now.plus(Duration::hours(1))))
     );
     assert_eq!(store.trust_lists().await.unwrap().len(), 2);
+}
+
+async fn a_death_in_the_registry_revokes_the_card(backend: Backend) {
+    use shengshi_app::registry::{LifeStatus, MaritalStatus, RegistryRecord};
+    use shengshi_domain::{CivilDate, PersonName, ResidentIdNumber, Sex};
+
+    let Some(test) = TestServices::new(backend).await else {
+        return;
+    };
+    let secrets = test.secrets().await;
+    let (services, clock) = (&test.services, &test.clock);
+    let today = CivilDate::new(time::macros::date!(2026 - 01 - 01));
+    let record = |number: &str, life_status| RegistryRecord {
+        id_number: ResidentIdNumber::parse(number, today).unwrap(),
+        name: PersonName::parse("张三").unwrap(),
+        sex: Sex::Male,
+        birth_date: CivilDate::new(time::macros::date!(1990 - 01 - 01)),
+        address: "广东省汕头市".into(),
+        marital_status: MaritalStatus::Married,
+        life_status,
+        photo: None,
+        fictional: true,
+    };
+    let holder = "440106199001010013";
+    let other = "440106199001010021";
+    shengshi_app::registry_db::upsert_records(
+        services,
+        &secrets,
+        &[
+            record(holder, LifeStatus::Alive),
+            record(other, LifeStatus::Alive),
+        ],
+    )
+    .await
+    .unwrap();
+    // The holder's account, found by the MAC of the ID number as registration stores it.
+    let template = account(services, clock).await;
+    let with_mac = StoredAccount {
+        id: AccountId::new(),
+        subject: SubjectId::new(),
+        id_number_mac: Some(shengshi_app::registration::id_number_mac(
+            &secrets,
+            &ResidentIdNumber::parse(holder, today).unwrap(),
+        )),
+        ..template
+    };
+    let key_id = uuid::Uuid::now_v7();
+    let key = DataKey::generate(KeyRef(*key_id.as_bytes()), Algorithm::Aes256Gcm);
+    services
+        .store
+        .create_account(
+            &with_mac,
+            &StoredDataKey {
+                subject: with_mac.subject,
+                key_id,
+                algorithm: "aes-256-gcm".into(),
+                kek_id: services.kek.id().into(),
+                wrapped_key: Some(key.wrap(services.kek.as_ref()).await.unwrap()),
+                created_at: clock.now(),
+                destroyed_at: None,
+            },
+        )
+        .await
+        .unwrap();
+    services
+        .store
+        .activate_card(&card(&with_mac, 500, clock.now()))
+        .await
+        .unwrap();
+
+    // The other person dies: the holder's card is untouched.
+    shengshi_app::registry_db::upsert_records(
+        services,
+        &secrets,
+        &[record(other, LifeStatus::Deceased)],
+    )
+    .await
+    .unwrap();
+    assert!(services
+        .store
+        .current_card(with_mac.id)
+        .await
+        .unwrap()
+        .is_some());
+    // The holder dies: the card is revoked, naming why.
+    shengshi_app::registry_db::upsert_records(
+        services,
+        &secrets,
+        &[record(holder, LifeStatus::Deceased)],
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        services.store.current_card(with_mac.id).await.unwrap(),
+        None
+    );
+    let revoked = services.store.cards(None, 10).await.unwrap();
+    assert!(revoked
+        .iter()
+        .any(|c| c.status_index == 500 && c.reason == CardStatusReason::Deceased));
+}
+
+async fn a_reported_offline_code_is_remembered_once(backend: Backend) {
+    let Some(TestServices {
+        db: _db,
+        services,
+        clock,
+    }) = TestServices::new(backend).await
+    else {
+        return;
+    };
+    let store = &services.store;
+    let resident = account(&services, &clock).await;
+    let c = card(&resident, 77, clock.now());
+    store.activate_card(&c).await.unwrap();
+    let code = |n: u8| DevicePresentation {
+        cti: [n; 16],
+        issued_at: clock.now(),
+    };
+    let first = store
+        .record_device_presentations(c.id, &[code(1), code(2)], clock.now())
+        .await
+        .unwrap();
+    assert_eq!(first, vec![[1; 16], [2; 16]]);
+    // The phone sends its log again (the answer was lost) with one new code.
+    let again = store
+        .record_device_presentations(c.id, &[code(2), code(1), code(3)], clock.now())
+        .await
+        .unwrap();
+    assert_eq!(again, vec![[3; 16]]);
+    assert!(store
+        .record_device_presentations(c.id, &[], clock.now())
+        .await
+        .unwrap()
+        .is_empty());
 }

@@ -245,8 +245,14 @@ async fn an_installation_moves_from_sqlite_to_postgres_and_back_unchanged() {
     );
     assert!(original.contains(r#""in_person_verified_at":"#));
     assert_eq!(original.matches(r#"{"record":"eid_card","#).count(), 2);
-    assert_eq!(original.matches(r#"{"record":"eid_issuer_key","#).count(), 1);
-    assert_eq!(original.matches(r#"{"record":"eid_trust_list","#).count(), 1);
+    assert_eq!(
+        original.matches(r#"{"record":"eid_issuer_key","#).count(),
+        1
+    );
+    assert_eq!(
+        original.matches(r#"{"record":"eid_trust_list","#).count(),
+        1
+    );
     assert_eq!(
         original.matches(r#"{"record":"correction","#).count(),
         1,

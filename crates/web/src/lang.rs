@@ -1,5 +1,17 @@
-//! The language of a request: an explicit `?lang=` choice, else the `lang`
-//! cookie the choice left behind, else Accept-Language, else Chinese.
+//! The language and display mode of a request, the two things every page's
+//! layout (`templates/base.html`) needs from it.
+//!
+//! - Language: an explicit `?lang=` choice, else the `lang` cookie the choice
+//!   left behind, else Accept-Language, else Chinese.
+//! - Mode (长辈模式, elderly mode): an explicit `?mode=elderly|standard`, else
+//!   the `mode` cookie, else standard.
+//!
+//! A page opts in by taking the [`RequestLang`] extractor and carrying
+//! `lang: Lang`, `other_lang: Lang` and `mode: Mode` fields (filled from it),
+//! which `base.html` reads for `<html lang>`, the `<html class>` the
+//! stylesheet keys on, and the two switch links in the header. `pages::render`
+//! (or `forms::respond`) then remembers an explicit choice in its cookie, so a
+//! `?lang=`/`?mode=` link works from every page.
 
 use axum::extract::FromRequestParts;
 use axum::http::header::{ACCEPT_LANGUAGE, COOKIE};
@@ -9,12 +21,64 @@ use shengshi_i18n::Lang;
 use std::convert::Infallible;
 
 pub const LANG_COOKIE: &str = "lang";
+pub const MODE_COOKIE: &str = "mode";
+
+/// How pages are laid out for this reader.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Mode {
+    #[default]
+    Standard,
+    /// 长辈模式: larger type, bigger targets, higher contrast, fewer choices.
+    Elderly,
+}
+
+impl Mode {
+    /// The value in `?mode=` and in the `mode` cookie.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Standard => "standard",
+            Self::Elderly => "elderly",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Self> {
+        match name.trim() {
+            "standard" => Some(Self::Standard),
+            "elderly" => Some(Self::Elderly),
+            _ => None,
+        }
+    }
+
+    /// The mode the header's switch link leads to.
+    pub fn other(self) -> Self {
+        match self {
+            Self::Standard => Self::Elderly,
+            Self::Elderly => Self::Standard,
+        }
+    }
+
+    /// The class on `<html>` that app.css keys on.
+    pub fn class(self) -> &'static str {
+        match self {
+            Self::Standard => "mode-standard",
+            Self::Elderly => "mode-elderly",
+        }
+    }
+
+    pub fn is_elderly(self) -> bool {
+        self == Self::Elderly
+    }
+}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct RequestLang {
     pub lang: Lang,
     /// True when the query string chose the language (the page then remembers it).
     pub chosen_now: bool,
+    /// Standard or elderly layout.
+    pub mode: Mode,
+    /// True when the query string chose the mode (the page then remembers it).
+    pub mode_chosen_now: bool,
 }
 
 impl RequestLang {
@@ -23,28 +87,55 @@ impl RequestLang {
     }
 
     pub fn from_headers(headers: &HeaderMap, query: Option<&str>) -> Self {
-        if let Some(lang) =
-            query_param(query.unwrap_or(""), "lang").and_then(|v| Lang::from_tag(&v))
+        let query = query.unwrap_or("");
+        let (mode, mode_chosen_now) =
+            match query_param(query, "mode").and_then(|v| Mode::from_name(&v)) {
+                Some(mode) => (mode, true),
+                None => (
+                    cookie(headers, MODE_COOKIE)
+                        .and_then(|v| Mode::from_name(&v))
+                        .unwrap_or_default(),
+                    false,
+                ),
+            };
+        let (lang, chosen_now) = if let Some(lang) =
+            query_param(query, "lang").and_then(|v| Lang::from_tag(&v))
         {
-            return Self {
-                lang,
-                chosen_now: true,
-            };
-        }
-        if let Some(lang) = cookie(headers, LANG_COOKIE).and_then(|v| Lang::from_tag(&v)) {
-            return Self {
-                lang,
-                chosen_now: false,
-            };
-        }
-        let accept = headers
-            .get(ACCEPT_LANGUAGE)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("");
+            (lang, true)
+        } else if let Some(lang) = cookie(headers, LANG_COOKIE).and_then(|v| Lang::from_tag(&v)) {
+            (lang, false)
+        } else {
+            let accept = headers
+                .get(ACCEPT_LANGUAGE)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("");
+            (Lang::negotiate(accept), false)
+        };
         Self {
-            lang: Lang::negotiate(accept),
-            chosen_now: false,
+            lang,
+            chosen_now,
+            mode,
+            mode_chosen_now,
         }
+    }
+
+    /// The `Set-Cookie` values that remember an explicit choice for a year
+    /// (none when nothing was chosen by this request).
+    pub fn remember(&self) -> Vec<String> {
+        let mut cookies = Vec::new();
+        if self.chosen_now {
+            cookies.push(format!(
+                "{LANG_COOKIE}={}; Path=/; Max-Age=31536000; SameSite=Lax",
+                self.lang.tag()
+            ));
+        }
+        if self.mode_chosen_now {
+            cookies.push(format!(
+                "{MODE_COOKIE}={}; Path=/; Max-Age=31536000; SameSite=Lax",
+                self.mode.name()
+            ));
+        }
+        cookies
     }
 }
 
@@ -76,4 +167,44 @@ pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
         .filter_map(|c| c.trim().split_once('='))
         .find(|(k, _)| *k == name)
         .map(|(_, v)| v.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::HeaderValue;
+
+    fn headers(cookie_header: &str) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.insert(COOKIE, HeaderValue::from_str(cookie_header).unwrap());
+        h
+    }
+
+    #[test]
+    fn the_query_wins_then_the_cookie_then_standard() {
+        let none = RequestLang::from_headers(&HeaderMap::new(), None);
+        assert_eq!((none.mode, none.mode_chosen_now), (Mode::Standard, false));
+        let cookie = RequestLang::from_headers(&headers("lang=en; mode=elderly"), None);
+        assert_eq!(
+            (cookie.mode, cookie.mode_chosen_now),
+            (Mode::Elderly, false)
+        );
+        assert_eq!(cookie.lang, Lang::En);
+        assert!(cookie.remember().is_empty());
+        let chosen =
+            RequestLang::from_headers(&headers("mode=elderly"), Some("mode=standard&lang=zh-CN"));
+        assert_eq!(
+            (chosen.mode, chosen.mode_chosen_now),
+            (Mode::Standard, true)
+        );
+        assert_eq!(
+            chosen.remember(),
+            [
+                "lang=zh-CN; Path=/; Max-Age=31536000; SameSite=Lax",
+                "mode=standard; Path=/; Max-Age=31536000; SameSite=Lax"
+            ]
+        );
+        let junk = RequestLang::from_headers(&headers("mode=huge"), Some("mode=tiny"));
+        assert_eq!((junk.mode, junk.mode_chosen_now), (Mode::Standard, false));
+    }
 }

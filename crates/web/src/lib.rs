@@ -17,7 +17,7 @@ use axum::Router;
 use shengshi_app::Services;
 use std::sync::Arc;
 
-pub use lang::RequestLang;
+pub use lang::{Mode, RequestLang};
 pub use metrics::Metrics;
 
 /// Facts about the running platform that pages and the API show.
@@ -43,6 +43,8 @@ pub struct IdentityDeps {
     pub limits: shengshi_app::phone_codes::SendLimits,
     /// This platform as a WebAuthn relying party (passkeys).
     pub relying_party: Arc<shengshi_app::passkeys::RelyingParty>,
+    /// The e-ID issuer: keys, the published trust list, the status list.
+    pub eid: Arc<shengshi_app::eid::Issuer>,
 }
 
 /// Shared state of every handler.
@@ -54,6 +56,8 @@ pub struct AppState {
     pub outbox: Option<Arc<shengshi_app::sms::DemoOutbox>>,
     pub info: Arc<PlatformInfo>,
     pub metrics: Arc<Metrics>,
+    /// Server-rendered QR images of e-ID codes, kept while each code lives.
+    pub qr_images: Arc<pages::QrImages>,
 }
 
 /// The whole HTTP application.

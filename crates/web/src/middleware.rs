@@ -41,6 +41,8 @@ pub fn apply(router: Router, metrics: Arc<Metrics>) -> Router {
         // Innermost, so that a panic's answer still gets security headers and is counted.
         .layer(CatchPanicLayer::custom(panic_to_problem))
         .layer(axum::middleware::from_fn(crate::csrf::same_origin_only))
+        // A browser navigation that fails gets an error page, not JSON.
+        .layer(axum::middleware::from_fn(crate::pages::html_errors))
         .layer(axum::middleware::from_fn(security_headers))
         .layer(axum::middleware::from_fn(move |req, next| record_metrics(metrics.clone(), req, next)))
         .layer(

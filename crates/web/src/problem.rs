@@ -108,6 +108,14 @@ pub enum ProblemKind {
     EmbargoOwnRequest,
     /// The embargo was already approved or refused.
     EmbargoAlreadyDecided,
+    // The electronic ID card: one type per `EidError` a resident can meet.
+    EidNotReady,
+    EidNotEligible,
+    EidNoCard,
+    EidCardSuspended,
+    EidNotSuspended,
+    EidPurposeNotAllowed,
+    EidTooManyPresentations,
 }
 
 impl ProblemKind {
@@ -175,6 +183,13 @@ impl ProblemKind {
             Self::EmbargoNotFound => "embargo-not-found",
             Self::EmbargoOwnRequest => "embargo-own-request",
             Self::EmbargoAlreadyDecided => "embargo-already-decided",
+            Self::EidNotReady => "eid-not-ready",
+            Self::EidNotEligible => "eid-not-eligible",
+            Self::EidNoCard => "eid-no-card",
+            Self::EidCardSuspended => "eid-card-suspended",
+            Self::EidNotSuspended => "eid-not-suspended",
+            Self::EidPurposeNotAllowed => "eid-purpose-not-allowed",
+            Self::EidTooManyPresentations => "eid-too-many-presentations",
         }
     }
 
@@ -201,6 +216,12 @@ impl ProblemKind {
             Self::StaffForbidden | Self::EmbargoOwnRequest => StatusCode::FORBIDDEN,
             Self::EmbargoNotFound => StatusCode::NOT_FOUND,
             Self::EmbargoAlreadyDecided => StatusCode::CONFLICT,
+            Self::EidNotReady => StatusCode::SERVICE_UNAVAILABLE,
+            Self::EidNotEligible => StatusCode::FORBIDDEN,
+            Self::EidNoCard => StatusCode::NOT_FOUND,
+            Self::EidCardSuspended | Self::EidNotSuspended => StatusCode::CONFLICT,
+            Self::EidPurposeNotAllowed => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::EidTooManyPresentations => StatusCode::TOO_MANY_REQUESTS,
             Self::EmbargoNoBasis
             | Self::EmbargoBasisTooLong
             | Self::EmbargoEndsInThePast

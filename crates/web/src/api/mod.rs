@@ -2,6 +2,7 @@
 
 pub mod access_log;
 pub mod counter;
+pub mod eid;
 pub mod embargoes;
 pub mod mandates;
 pub mod passkeys;
@@ -52,6 +53,14 @@ use crate::AppState;
         rights::request_correction,
         rights::list_corrections,
         rights::close,
+        eid::card,
+        eid::activate,
+        eid::present,
+        eid::suspend,
+        eid::resume,
+        eid::trust_list,
+        eid::jwks,
+        eid::status_list,
         mandates::list,
         mandates::grant,
         mandates::revoke,
@@ -104,6 +113,9 @@ use crate::AppState;
         rights::CorrectionDto,
         rights::CorrectionList,
         rights::CloseRequest,
+        eid::CardDto,
+        eid::PresentationRequest,
+        eid::PresentationDto,
         mandates::GrantMandateRequest,
         mandates::MandateDto,
         mandates::MandateList,
@@ -132,6 +144,7 @@ use crate::AppState;
         (name = "mandates", description = "亲友代办: letting a family member or guardian act for you, revocably, with every action recorded"),
         (name = "sessions", description = "SMS-code login and the `sid` session cookie: who is signed in, logging out here or everywhere"),
         (name = "access-log", description = "Who accessed my data: every opening of your personal data, by whom (department and role, never a name) and why; exports; inclusion proofs against the signed access log"),
+        (name = "eid", description = "The electronic resident ID card: activation, presentation codes that live 60 seconds and disclose only what the purpose needs, suspension; the signed trust list and status list every verifier needs (docs/eid-format.md)"),
         (name = "rights", description = "Your rights under PIPL Arts. 44–47: download everything held about you, ask for a correction, close your account"),
         (name = "passkeys", description = "Passkeys (WebAuthn): registering them on a signed-in account, and logging in with one without naming the account first"),
         (name = "staff", description = "Staff login (username, password and authenticator code) and the `staff_sid` session cookie: who is signed in, their department, role and capabilities"),
@@ -169,6 +182,17 @@ pub fn routes() -> Router<AppState> {
             get(rights::list_corrections).post(rights::request_correction),
         )
         .route("/api/v1/me/close", post(rights::close))
+        .route("/api/v1/eid/card", get(eid::card).post(eid::activate))
+        .route("/api/v1/eid/card/presentations", post(eid::present))
+        .route("/api/v1/eid/card/suspend", post(eid::suspend))
+        .route("/api/v1/eid/card/resume", post(eid::resume))
+        .route("/.well-known/eid/trust-list", get(eid::trust_list))
+        .route("/.well-known/eid/jwks.json", get(eid::jwks))
+        .route("/eid/status/1", get(eid::status_list))
+        .route(
+            "/.well-known/eid/development-trust-root",
+            get(eid::development_trust_root),
+        )
         .route(
             "/api/v1/me/access-log/export.csv",
             get(access_log::export_csv),

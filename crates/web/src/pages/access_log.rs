@@ -15,7 +15,7 @@ use super::forms::{page_helpers, see_other, PageError};
 use super::sessions::local;
 use super::{other, render};
 use crate::api::access_log::{accessor_text, field_text, parse_query, purpose_text, DEFAULT_LIMIT};
-use crate::lang::RequestLang;
+use crate::lang::{Mode, RequestLang};
 use crate::problem::Problem;
 use crate::session::current;
 use crate::AppState;
@@ -45,6 +45,7 @@ struct PurposeOption {
 struct AccessLogPage {
     lang: Lang,
     other_lang: Lang,
+    mode: Mode,
     demo: bool,
     errors: Vec<PageError>,
     rows: Vec<Row>,
@@ -93,12 +94,11 @@ pub async fn list(
             let errors = problem
                 .errors
                 .into_iter()
+                // The filter is the page's only field: a bad cursor or limit
+                // (a hand-edited address) is listed there too, so the error
+                // summary's link always leads to a field.
                 .map(|e| PageError {
-                    field: match e.pointer.as_str() {
-                        "/purpose" => "purpose",
-                        "/before" => "before",
-                        _ => "limit",
-                    },
+                    field: "purpose",
                     message: e.detail,
                 })
                 .collect();
@@ -142,6 +142,7 @@ pub async fn list(
     let page = AccessLogPage {
         lang: l,
         other_lang: other(l),
+        mode: lang.mode,
         demo: state.info.demo,
         errors,
         rows,

@@ -35,7 +35,7 @@ use super::forms::{
 };
 use super::other;
 use crate::csrf;
-use crate::lang::RequestLang;
+use crate::lang::{Mode, RequestLang};
 use crate::problem::Problem;
 use crate::staff_session::current;
 use crate::AppState;
@@ -48,6 +48,7 @@ const FLOW: &str = "staff/counter-check";
 struct PhonePage {
     lang: Lang,
     other_lang: Lang,
+    mode: Mode,
     demo: bool,
     csrf: String,
     errors: Vec<PageError>,
@@ -60,6 +61,7 @@ page_helpers!(PhonePage);
 struct IdentityPage {
     lang: Lang,
     other_lang: Lang,
+    mode: Mode,
     demo: bool,
     csrf: String,
     errors: Vec<PageError>,
@@ -77,6 +79,7 @@ page_helpers!(IdentityPage);
 struct DonePage {
     lang: Lang,
     other_lang: Lang,
+    mode: Mode,
     demo: bool,
     errors: Vec<PageError>,
     heading: &'static str,
@@ -94,6 +97,7 @@ page_helpers!(DonePage);
 struct ForbiddenPage {
     lang: Lang,
     other_lang: Lang,
+    mode: Mode,
     demo: bool,
     errors: Vec<PageError>,
 }
@@ -123,6 +127,7 @@ async fn gate(
             let page = ForbiddenPage {
                 lang: lang.lang,
                 other_lang: other(lang.lang),
+                mode: lang.mode,
                 demo: state.info.demo,
                 errors: Vec::new(),
             };
@@ -143,6 +148,7 @@ fn phone_page(
     let page = PhonePage {
         lang: lang.lang,
         other_lang: other(lang.lang),
+        mode: lang.mode,
         demo: state.info.demo,
         csrf: csrf.0,
         errors,
@@ -252,6 +258,7 @@ pub async fn identity_form(
     let page = IdentityPage {
         lang: lang.lang,
         other_lang: other(lang.lang),
+        mode: lang.mode,
         demo: state.info.demo,
         csrf: token,
         errors: Vec::new(),
@@ -305,6 +312,7 @@ pub async fn identity_submit(
         let page = IdentityPage {
             lang: l,
             other_lang: other(l),
+            mode: lang.mode,
             demo: state.info.demo,
             csrf: form.csrf.clone(),
             errors,
@@ -413,6 +421,7 @@ pub async fn identity_submit(
     let page = DonePage {
         lang: l,
         other_lang: other(l),
+        mode: lang.mode,
         demo: state.info.demo,
         errors: Vec::new(),
         heading,

@@ -13,7 +13,7 @@ use std::net::IpAddr;
 
 use super::render;
 use crate::csrf;
-use crate::lang::{cookie, RequestLang};
+use crate::lang::{cookie, Mode, RequestLang};
 use crate::problem::{Problem, ProblemKind};
 use crate::AppState;
 
@@ -58,6 +58,7 @@ pub struct PhonePage {
     pub flow: &'static str,
     pub lang: Lang,
     pub other_lang: Lang,
+    pub mode: Mode,
     pub demo: bool,
     pub csrf: String,
     pub errors: Vec<PageError>,
@@ -72,6 +73,7 @@ pub struct CodePage {
     pub flow: &'static str,
     pub lang: Lang,
     pub other_lang: Lang,
+    pub mode: Mode,
     pub demo: bool,
     pub csrf: String,
     pub errors: Vec<PageError>,
@@ -175,15 +177,16 @@ pub struct PhoneForm {
 fn phone_page(
     state: &AppState,
     flow: &'static str,
-    lang: Lang,
+    lang: RequestLang,
     csrf: String,
     errors: Vec<PageError>,
     phone: String,
 ) -> PhonePage {
     PhonePage {
         flow,
-        lang,
-        other_lang: super::other(lang),
+        lang: lang.lang,
+        other_lang: super::other(lang.lang),
+        mode: lang.mode,
         demo: state.info.demo,
         csrf,
         errors,
@@ -200,7 +203,7 @@ pub fn phone_step(
 ) -> Response {
     let (token, set) = csrf::form_token(headers);
     respond(
-        phone_page(state, flow, lang.lang, token, Vec::new(), String::new()),
+        phone_page(state, flow, lang, token, Vec::new(), String::new()),
         lang,
         set,
     )
@@ -229,7 +232,7 @@ pub async fn submit_phone_step(
             phone_page(
                 state,
                 flow,
-                l,
+                lang,
                 form.csrf.clone(),
                 errors,
                 form.phone.clone(),
@@ -295,6 +298,7 @@ pub fn code_step(
         flow,
         lang: lang.lang,
         other_lang: super::other(lang.lang),
+        mode: lang.mode,
         demo: state.info.demo,
         csrf: csrf.0,
         errors,

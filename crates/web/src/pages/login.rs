@@ -21,7 +21,7 @@ use super::forms::{
 };
 use super::other;
 use crate::csrf;
-use crate::lang::RequestLang;
+use crate::lang::{Mode, RequestLang};
 use crate::problem::Problem;
 use crate::session::{current, session_cookie};
 use crate::AppState;
@@ -109,6 +109,7 @@ pub async fn code_submit(
 struct AccountPage {
     lang: Lang,
     other_lang: Lang,
+    mode: Mode,
     demo: bool,
     errors: Vec<PageError>,
     csrf: String,
@@ -171,6 +172,7 @@ pub async fn account(
     let page = AccountPage {
         lang: l,
         other_lang: other(l),
+        mode: lang.mode,
         demo: state.info.demo,
         errors: Vec::new(),
         csrf: token,

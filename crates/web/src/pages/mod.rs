@@ -1,8 +1,35 @@
 //! Server-rendered pages. Templates are compiled in (askama); every page works
 //! without JavaScript and carries no inline script or style.
+//!
+//! A new page opts into the layout, the language and the mode like this:
+//!
+//! ```text
+//! #[derive(Template)]
+//! #[template(path = "card.html")]          // {% extends "base.html" %}
+//! struct CardPage {
+//!     lang: Lang, other_lang: Lang, mode: Mode, demo: bool,   // what base.html reads
+//!     errors: Vec<PageError>,               // empty unless the page has a form
+//!     /* the page's own fields */
+//! }
+//! page_helpers!(CardPage);                  // t("key") and error_for("field")
+//!
+//! async fn card(State(state): State<AppState>, lang: RequestLang, …) -> Response {
+//!     let page = CardPage { lang: lang.lang, other_lang: other(lang.lang), mode: lang.mode,
+//!                           demo: state.info.demo, errors: Vec::new(), … };
+//!     render(page, lang)                    // or forms::respond(page, lang, csrf_cookie)
+//! }
+//! ```
+//!
+//! `render` remembers a `?lang=`/`?mode=` choice in its cookie, so the header's
+//! switch links work on every page. A page shown as the answer to a POST (a
+//! form with errors) must also answer GET at that address: the switch links
+//! are relative (`?lang=en`); `back_to_form` does that for POST-only addresses.
+//! Forms include `error_summary.html` first in the content block.
 
 mod access_log;
+mod card;
 mod counter;
+mod error;
 mod forms;
 mod login;
 mod privacy;
@@ -19,9 +46,11 @@ use axum::routing::{get, post};
 use axum::Router;
 use shengshi_i18n::Lang;
 
-use crate::lang::{RequestLang, LANG_COOKIE};
+use crate::lang::{Mode, RequestLang};
 use crate::problem::Problem;
 use crate::AppState;
+
+pub use card::QrImages;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -53,10 +82,27 @@ pub fn routes() -> Router<AppState> {
         .route("/account/passkeys/remove", post(login::remove_passkey))
         .route("/account/sessions", get(sessions::list))
         .route("/account/access-log", get(access_log::list))
+        .route("/card", get(card::page))
+        .route("/card/activate", back_to_form("/card").post(card::activate))
+        .route("/card/suspend", back_to_form("/card").post(card::suspend))
+        .route("/card/resume", back_to_form("/card").post(card::resume))
+        .route("/card/show", get(card::show))
+        .route("/card/qr/{id}", get(card::qr_image))
+        .route("/static/card.js", get(card::script))
+        .route(
+            "/static/vendor/qrcode-generator-2.0.4.js",
+            get(card::qr_encoder),
+        )
         .route("/account/sessions/end", post(sessions::end))
         .route("/account/privacy", get(privacy::page))
-        .route("/account/privacy/corrections", post(privacy::correction))
-        .route("/account/privacy/close", post(privacy::close))
+        .route(
+            "/account/privacy/corrections",
+            back_to_form("/account/privacy").post(privacy::correction),
+        )
+        .route(
+            "/account/privacy/close",
+            back_to_form("/account/privacy").post(privacy::close),
+        )
         .route("/logout", post(login::logout))
         .route("/logout/everywhere", post(login::logout_everywhere))
         .route("/staff", get(staff::console))
@@ -67,11 +113,23 @@ pub fn routes() -> Router<AppState> {
         .route("/staff/logout", post(staff::logout))
         .route("/staff/passkeys/remove", post(staff::remove_passkey))
         .route("/staff/counter-check", get(counter::phone_form))
-        .route("/staff/counter-check/code", post(counter::phone_submit))
+        .route(
+            "/staff/counter-check/code",
+            back_to_form("/staff/counter-check").post(counter::phone_submit),
+        )
         .route(
             "/staff/counter-check/identity",
             get(counter::identity_form).post(counter::identity_submit),
         )
+}
+
+pub(crate) use error::html_errors;
+
+/// GET on an address that only takes a form: the page the form is on,
+/// remembering a `?lang=`/`?mode=` choice (the header's switch links on a page
+/// shown as the answer to that form lead here).
+fn back_to_form(path: &'static str) -> axum::routing::MethodRouter<AppState> {
+    get(move |lang: RequestLang| async move { forms::see_other(path, &lang.remember()) })
 }
 
 #[derive(Template)]
@@ -79,6 +137,7 @@ pub fn routes() -> Router<AppState> {
 struct HomePage {
     lang: Lang,
     other_lang: Lang,
+    mode: Mode,
     demo: bool,
     version: &'static str,
 }
@@ -100,6 +159,7 @@ async fn home(State(state): State<AppState>, lang: RequestLang) -> Response {
     let page = HomePage {
         lang: lang.lang,
         other_lang: other(lang.lang),
+        mode: lang.mode,
         demo: state.info.demo,
         version: state.info.version,
     };
@@ -110,14 +170,10 @@ fn render(page: impl Template, lang: RequestLang) -> Response {
     match page.render() {
         Ok(html) => {
             let mut response = Html(html).into_response();
-            if lang.chosen_now {
-                // Remember an explicit choice for a year.
-                let cookie = format!(
-                    "{LANG_COOKIE}={}; Path=/; Max-Age=31536000; SameSite=Lax",
-                    lang.lang.tag()
-                );
+            // Remember an explicit choice of language or mode for a year.
+            for cookie in lang.remember() {
                 if let Ok(value) = HeaderValue::from_str(&cookie) {
-                    response.headers_mut().insert(SET_COOKIE, value);
+                    response.headers_mut().append(SET_COOKIE, value);
                 }
             }
             response
@@ -137,6 +193,7 @@ struct OutboxRow {
 struct DemoSmsPage {
     lang: Lang,
     other_lang: Lang,
+    mode: Mode,
     demo: bool,
     entries: Vec<OutboxRow>,
 }
@@ -170,6 +227,7 @@ async fn demo_sms(State(state): State<AppState>, lang: RequestLang) -> Response 
     let page = DemoSmsPage {
         lang: lang.lang,
         other_lang: other(lang.lang),
+        mode: lang.mode,
         demo: state.info.demo,
         entries,
     };

@@ -17,7 +17,7 @@ use super::forms::{page_helpers, refused, respond, see_other, PageError};
 use super::other;
 use super::sessions::local;
 use crate::csrf;
-use crate::lang::RequestLang;
+use crate::lang::{Mode, RequestLang};
 use crate::problem::Problem;
 use crate::session::{current, session_cookie};
 use crate::AppState;
@@ -41,6 +41,7 @@ struct FieldOption {
 struct PrivacyPage {
     lang: Lang,
     other_lang: Lang,
+    mode: Mode,
     demo: bool,
     errors: Vec<PageError>,
     csrf: String,
@@ -95,6 +96,7 @@ async fn render(
     let page = PrivacyPage {
         lang: l,
         other_lang: other(l),
+        mode: lang.mode,
         demo: state.info.demo,
         errors,
         csrf: token,

@@ -20,7 +20,7 @@ use super::forms::{
 };
 use super::other;
 use crate::csrf;
-use crate::lang::{cookie, RequestLang};
+use crate::lang::{cookie, Mode, RequestLang};
 use crate::problem::Problem;
 use crate::AppState;
 
@@ -31,6 +31,7 @@ const PROOF_COOKIE: &str = "reg_proof";
 struct IdentityPage {
     lang: Lang,
     other_lang: Lang,
+    mode: Mode,
     demo: bool,
     csrf: String,
     errors: Vec<PageError>,
@@ -44,6 +45,7 @@ page_helpers!(IdentityPage);
 struct DonePage {
     lang: Lang,
     other_lang: Lang,
+    mode: Mode,
     demo: bool,
     errors: Vec<PageError>,
 }
@@ -142,6 +144,7 @@ pub async fn identity_form(
     let page = IdentityPage {
         lang: lang.lang,
         other_lang: other(lang.lang),
+        mode: lang.mode,
         demo: state.info.demo,
         csrf: token,
         errors: Vec::new(),
@@ -178,6 +181,7 @@ pub async fn identity_submit(
         let page = IdentityPage {
             lang: l,
             other_lang: other(l),
+            mode: lang.mode,
             demo: state.info.demo,
             csrf: form.csrf.clone(),
             errors,
@@ -259,6 +263,7 @@ pub async fn done(State(state): State<AppState>, lang: RequestLang) -> Response 
     let page = DonePage {
         lang: lang.lang,
         other_lang: other(lang.lang),
+        mode: lang.mode,
         demo: state.info.demo,
         errors: Vec::new(),
     };

@@ -16,7 +16,7 @@ use shengshi_i18n::{t, t_args, Lang};
 use super::forms::{page_helpers, refused, respond, see_other, PageError};
 use super::other;
 use crate::csrf;
-use crate::lang::RequestLang;
+use crate::lang::{Mode, RequestLang};
 use crate::problem::Problem;
 use crate::session::{current, session_cookie};
 use crate::AppState;
@@ -38,6 +38,7 @@ struct SessionRow {
 struct SessionsPage {
     lang: Lang,
     other_lang: Lang,
+    mode: Mode,
     demo: bool,
     errors: Vec<PageError>,
     csrf: String,
@@ -93,6 +94,7 @@ pub async fn list(
     let page = SessionsPage {
         lang: l,
         other_lang: other(l),
+        mode: lang.mode,
         demo: state.info.demo,
         errors: Vec::new(),
         csrf: token,

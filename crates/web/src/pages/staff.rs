@@ -21,7 +21,7 @@ use super::forms::{page_helpers, refused, respond, see_other, PageError};
 use super::other;
 use crate::api::staff::{code_has_six_digits, wait_until};
 use crate::csrf;
-use crate::lang::RequestLang;
+use crate::lang::{Mode, RequestLang};
 use crate::problem::Problem;
 use crate::staff_session::{accounts, capability_names, current, staff_session_cookie, token};
 use crate::AppState;
@@ -31,6 +31,7 @@ use crate::AppState;
 struct StaffLoginPage {
     lang: Lang,
     other_lang: Lang,
+    mode: Mode,
     demo: bool,
     csrf: String,
     errors: Vec<PageError>,
@@ -56,6 +57,7 @@ fn login_page(
     let page = StaffLoginPage {
         lang: lang.lang,
         other_lang: other(lang.lang),
+        mode: lang.mode,
         demo: state.info.demo,
         csrf: csrf.0,
         errors,
@@ -170,6 +172,7 @@ struct CapabilityRow {
 struct StaffConsolePage {
     lang: Lang,
     other_lang: Lang,
+    mode: Mode,
     demo: bool,
     errors: Vec<PageError>,
     csrf: String,
@@ -219,6 +222,7 @@ pub async fn console(
     let page = StaffConsolePage {
         lang: l,
         other_lang: other(l),
+        mode: lang.mode,
         demo: state.info.demo,
         errors: Vec::new(),
         csrf: token,
