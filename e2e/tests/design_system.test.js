@@ -288,6 +288,16 @@ describe('design system', () => {
         await submit(p, combo, 'privacy-correction-error', '/account/privacy', 'form[action="/account/privacy/corrections"] button');
         await submit(p, combo, 'privacy-close-error', '/account/privacy', 'form[action="/account/privacy/close"] button');
       }
+      // The e-ID card once activated: the card face, a live code, the offline card.
+      await res.page.goto(`${server.origin}/card`);
+      await follow(res.page, res.page.locator('form[action="/card/activate"] button'));
+      for (const combo of COMBOS) {
+        const p = res.page;
+        await setPrefs(p.context(), server.origin, combo);
+        await visit(p, combo, 'card-active', '/card');
+        await visit(p, combo, 'card-show', '/card/show?purpose=age_over_18&category=retail');
+        await visit(p, combo, 'card-offline', '/card/offline');
+      }
 
       // A public security clerk: console and the counter check's steps and errors.
       const staff = await open();

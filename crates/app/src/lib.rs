@@ -8,6 +8,7 @@ pub mod audit;
 pub mod carrier;
 pub mod door;
 pub mod eid;
+pub mod eid_holder;
 pub mod embargo;
 pub mod health;
 pub mod installation;

@@ -426,7 +426,12 @@ impl VerifyError {
 impl fmt::Display for VerifyError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            VerifyError::BadPrefix => write!(f, "the text does not start with {PREFIX}"),
+            VerifyError::BadPrefix => {
+                write!(
+                    f,
+                    "the text does not start with {PREFIX} or {HOLDER_PREFIX}"
+                )
+            }
             VerifyError::TooLarge => {
                 write!(f, "the code is longer than {MAX_TEXT_CHARS} characters")
             }

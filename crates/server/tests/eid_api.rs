@@ -21,6 +21,7 @@ tests_on_both_backends!(
     a_code_verifies_offline_and_discloses_only_its_purpose,
     suspension_replacement_and_closure_reach_the_status_list,
     bad_requests_are_refused_and_change_nothing,
+    a_phone_signs_offline_codes_and_reports_them_once,
 );
 
 async fn bytes(app: &TestApp, path: &str) -> Vec<u8> {
@@ -332,4 +333,166 @@ async fn bad_requests_are_refused_and_change_nothing(backend: Backend) {
     app.clock.advance(Duration::seconds(61));
     let (status, _) = present(&app, &sid, "age_over_18", None).await;
     assert_eq!(status, 201);
+}
+
+fn b64url(bytes: &[u8]) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+fn from_b64url(text: &str) -> Vec<u8> {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(text)
+        .unwrap()
+}
+
+async fn a_phone_signs_offline_codes_and_reports_them_once(backend: Backend) {
+    let Some(app) = demo_app(backend).await else {
+        return;
+    };
+    let phone = "13912345004";
+    register(&app, 0, phone).await;
+    let (name, _) = app.demo.as_ref().unwrap().examples[0].clone();
+    let (sid, _) = log_in(&app, phone, CHROME_ON_ANDROID).await;
+    let device =
+        shengshi_eid::SoftwareKey::from_seed(shengshi_eid::Algorithm::EcdsaP256, &[7; 32]).unwrap();
+    let point = device.public_key().as_bytes().to_vec();
+    let request = json!({
+        "device_key": {"x": b64url(&point[1..33]), "y": b64url(&point[33..65])},
+        "device_time_ms": 0,
+    });
+    let (status, problem, _) = call(
+        &app,
+        Method::POST,
+        "/api/v1/eid/card/holder-credentials",
+        Some(&sid),
+        Some(request.clone()),
+    )
+    .await;
+    assert_eq!(status, 404, "no credential before activation: {problem}");
+    let (status, _, _) = call(&app, Method::POST, "/api/v1/eid/card", Some(&sid), None).await;
+    assert_eq!(status, 201);
+
+    // Not a point on the curve: refused.
+    let (status, problem, _) = call(
+        &app,
+        Method::POST,
+        "/api/v1/eid/card/holder-credentials",
+        Some(&sid),
+        Some(json!({"device_key": {"x": b64url(&[1; 32]), "y": b64url(&[2; 32])}})),
+    )
+    .await;
+    assert_eq!(status, 422, "{problem}");
+    assert_eq!(problem["errors"][0]["pointer"], "/device_key");
+
+    let (status, issued, _) = call(
+        &app,
+        Method::POST,
+        "/api/v1/eid/card/holder-credentials",
+        Some(&sid),
+        Some(request),
+    )
+    .await;
+    assert_eq!(status, 201, "{issued}");
+    let credential = from_b64url(issued["credential"].as_str().unwrap());
+    let items: Vec<(shengshi_eid::AttributeKey, Vec<u8>)> = issued["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| {
+            let key = shengshi_eid::AttributeKey::ALL
+                .into_iter()
+                .find(|k| u64::from(k.code()) == i["key"].as_u64().unwrap())
+                .unwrap();
+            (key, from_b64url(i["item"].as_str().unwrap()))
+        })
+        .collect();
+
+    // The phone signs a code with no network; a verifier checks it offline.
+    let (trust, status_list) = verifier(&app).await;
+    let cti = [9u8; 16];
+    let code = shengshi_eid::mint_holder_presentation(
+        &shengshi_eid::HolderPresentationRequest {
+            credential: &credential,
+            items: &items,
+            purpose: shengshi_eid::Purpose::HotelCheckin,
+            category: shengshi_eid::VerifierCategory::Hotel,
+            issued_at: now(&app),
+            lifetime_seconds: 60,
+            counter: 1,
+            cti,
+        },
+        &device,
+    )
+    .unwrap();
+    assert!(code.starts_with("SS2:"), "{code}");
+    let verified =
+        verify_presentation(&code, &trust, Some(&status_list), now(&app), &policy()).unwrap();
+    assert_eq!(verified.disclosed.name.as_deref(), Some(name.as_str()));
+    assert!(verified.holder.is_some());
+
+    // The phone reports it, twice (the first answer was lost): logged once.
+    let report = json!({"presentations": [{
+        "id": hex::encode(cti), "purpose": "hotel_checkin", "category": "hotel",
+        "issued_at": now(&app), "counter": 1,
+    }]});
+    for expected in [1, 0] {
+        let (status, recorded, _) = call(
+            &app,
+            Method::POST,
+            "/api/v1/eid/card/offline-presentations",
+            Some(&sid),
+            Some(report.clone()),
+        )
+        .await;
+        assert_eq!(
+            (status, recorded["recorded"].as_u64()),
+            (200, Some(expected))
+        );
+    }
+    let (status, problem, _) = call(
+        &app,
+        Method::POST,
+        "/api/v1/eid/card/offline-presentations",
+        Some(&sid),
+        Some(json!({"presentations": [{"id": "zz", "purpose": "hotel_checkin", "category": "hotel", "issued_at": 0}]})),
+    )
+    .await;
+    assert_eq!(status, 422, "{problem}");
+
+    let (_, log, _) = call(&app, Method::GET, "/api/v1/me/access-log", Some(&sid), None).await;
+    let entries = log["entries"].as_array().unwrap();
+    let offline: Vec<&Value> = entries
+        .iter()
+        .filter(|e| e["purpose"] == "eid_offline_presentation")
+        .collect();
+    assert_eq!(offline.len(), 1, "{log}");
+    assert_eq!(
+        offline[0]["reference"],
+        format!("eid-offline:hotel_checkin:hotel:{}", hex::encode(cti))
+    );
+    assert!(entries
+        .iter()
+        .any(|e| e["purpose"] == "eid_holder_credential"));
+
+    // Suspended: no new credential.
+    let (status, _, _) = call(
+        &app,
+        Method::POST,
+        "/api/v1/eid/card/suspend",
+        Some(&sid),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+    let (status, _, _) = call(
+        &app,
+        Method::POST,
+        "/api/v1/eid/card/holder-credentials",
+        Some(&sid),
+        Some(json!({"device_key": {"x": b64url(&point[1..33]), "y": b64url(&point[33..65])}})),
+    )
+    .await;
+    assert_eq!(status, 409);
 }

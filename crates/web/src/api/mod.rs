@@ -3,6 +3,7 @@
 pub mod access_log;
 pub mod counter;
 pub mod eid;
+pub mod eid_holder;
 pub mod embargoes;
 pub mod mandates;
 pub mod passkeys;
@@ -58,6 +59,8 @@ use crate::AppState;
         eid::present,
         eid::suspend,
         eid::resume,
+        eid_holder::holder_credential,
+        eid_holder::offline_presentations,
         eid::trust_list,
         eid::jwks,
         eid::status_list,
@@ -116,6 +119,13 @@ use crate::AppState;
         eid::CardDto,
         eid::PresentationRequest,
         eid::PresentationDto,
+        eid_holder::DeviceKey,
+        eid_holder::HolderCredentialRequest,
+        eid_holder::DisclosureItemDto,
+        eid_holder::HolderCredentialDto,
+        eid_holder::OfflinePresentationDto,
+        eid_holder::OfflinePresentationReport,
+        eid_holder::OfflinePresentationsRecorded,
         mandates::GrantMandateRequest,
         mandates::MandateDto,
         mandates::MandateList,
@@ -186,6 +196,14 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/eid/card/presentations", post(eid::present))
         .route("/api/v1/eid/card/suspend", post(eid::suspend))
         .route("/api/v1/eid/card/resume", post(eid::resume))
+        .route(
+            "/api/v1/eid/card/holder-credentials",
+            post(eid_holder::holder_credential),
+        )
+        .route(
+            "/api/v1/eid/card/offline-presentations",
+            post(eid_holder::offline_presentations),
+        )
         .route("/.well-known/eid/trust-list", get(eid::trust_list))
         .route("/.well-known/eid/jwks.json", get(eid::jwks))
         .route("/eid/status/1", get(eid::status_list))

@@ -316,15 +316,17 @@ pub async fn show(
         return see_other("/login", &[]);
     };
     let l = lang.lang;
+    // A language or mode switch drops the query: back to the picker, with
+    // the choice remembered.
     let Some(purpose) = Purpose::from_name(&query.purpose) else {
-        return see_other("/card", &[]);
+        return see_other("/card", &lang.remember());
     };
     let category = if query.category.is_empty() {
         default_category(purpose)
     } else {
         match VerifierCategory::from_name(&query.category) {
             Some(category) => category,
-            None => return see_other("/card", &[]),
+            None => return see_other("/card", &lang.remember()),
         }
     };
     let presentation = match app_eid::present(

@@ -28,6 +28,7 @@
 
 mod access_log;
 mod card;
+mod card_offline;
 mod counter;
 mod error;
 mod forms;
@@ -87,6 +88,9 @@ pub fn routes() -> Router<AppState> {
         .route("/card/suspend", back_to_form("/card").post(card::suspend))
         .route("/card/resume", back_to_form("/card").post(card::resume))
         .route("/card/show", get(card::show))
+        .route("/card/offline", get(card_offline::offline))
+        .route("/card/sw.js", get(card_offline::service_worker))
+        .route("/static/holder.js", get(card_offline::holder_script))
         .route("/card/qr/{id}", get(card::qr_image))
         .route("/static/card.js", get(card::script))
         .route(

@@ -1,0 +1,80 @@
+//! The holder-bound card page (/card/offline): static/holder.js signs codes
+//! on the phone, with or without a network, and card-sw.js (the service
+//! worker, served at /card/sw.js so that its scope is the card pages) keeps
+//! the page for offline use.
+
+use askama::Template;
+use axum::extract::State;
+use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
+use axum::http::HeaderValue;
+use axum::response::{IntoResponse, Response};
+use shengshi_i18n::{t, Lang};
+
+use super::card::{choice_label, static_script, CHOICES};
+use super::forms::{page_helpers, respond, PageError};
+use super::other;
+use crate::lang::{Mode, RequestLang};
+use crate::AppState;
+
+struct HolderChoice {
+    purpose: &'static str,
+    category: &'static str,
+    label: &'static str,
+}
+
+#[derive(Template)]
+#[template(path = "card_offline.html")]
+struct OfflinePage {
+    lang: Lang,
+    other_lang: Lang,
+    mode: Mode,
+    demo: bool,
+    errors: Vec<PageError>,
+    choices: Vec<HolderChoice>,
+}
+page_helpers!(OfflinePage);
+
+/// The holder-bound card (static/holder.js): signs codes on the phone, with
+/// or without a network. The page holds no personal data and needs no
+/// session, so the service worker can keep it for offline use; the script
+/// fetches the credential with the resident's session when online.
+pub async fn offline(State(state): State<AppState>, lang: RequestLang) -> Response {
+    let l = lang.lang;
+    let page = OfflinePage {
+        lang: l,
+        other_lang: other(l),
+        mode: lang.mode,
+        demo: state.info.demo,
+        errors: Vec::new(),
+        choices: CHOICES
+            .iter()
+            .map(|(purpose, category)| HolderChoice {
+                purpose: purpose.name(),
+                category: category.name(),
+                label: choice_label(l, *purpose, *category),
+            })
+            .collect(),
+    };
+    // Revalidated on every online visit (the service worker goes to the
+    // network first); never kept by shared caches.
+    let mut response = respond(page, lang, None);
+    response
+        .headers_mut()
+        .insert(CACHE_CONTROL, HeaderValue::from_static("private, no-cache"));
+    response
+}
+
+pub async fn service_worker() -> Response {
+    (
+        [
+            (CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (CACHE_CONTROL, "no-cache"),
+        ],
+        include_str!("../../static/card-sw.js"),
+    )
+        .into_response()
+}
+
+pub async fn holder_script() -> Response {
+    static_script(include_str!("../../static/holder.js"))
+}
