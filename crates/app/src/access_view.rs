@@ -45,6 +45,8 @@ pub enum AccessorKind {
     Staff,
     Operator,
     Delegate,
+    /// A verifier organisation checking an e-ID code online.
+    Verifier,
 }
 
 impl AccessorKind {
@@ -56,6 +58,7 @@ impl AccessorKind {
             Self::Staff => "staff",
             Self::Operator => "operator",
             Self::Delegate => "delegate",
+            Self::Verifier => "verifier",
         }
     }
 }
@@ -70,6 +73,8 @@ pub struct AccessRow {
     /// For staff only: their department and role, never who they are.
     pub department: Option<Department>,
     pub role: Option<Role>,
+    /// For a verifier organisation: its name as registered when it verified.
+    pub organisation: Option<String>,
     pub purpose: Purpose,
     pub reference: Option<String>,
     pub fields: Vec<String>,
@@ -118,6 +123,7 @@ fn row_of(
     if entry.is_embargoed_at(now) {
         return Ok(None);
     }
+    let mut organisation = None;
     let (accessor, department, role) = match entry.accessor {
         Accessor::Subject => (AccessorKind::Subject, None, None),
         Accessor::Platform => (AccessorKind::Platform, None, None),
@@ -126,6 +132,10 @@ fn row_of(
         } => (AccessorKind::Staff, Some(department), Some(role)),
         Accessor::Operator => (AccessorKind::Operator, None, None),
         Accessor::Delegate { .. } => (AccessorKind::Delegate, None, None),
+        Accessor::Verifier { name, .. } => {
+            organisation = Some(name);
+            (AccessorKind::Verifier, None, None)
+        }
     };
     Ok(Some(AccessRow {
         leaf_index: stored.leaf_index,
@@ -133,6 +143,7 @@ fn row_of(
         accessor,
         department,
         role,
+        organisation,
         purpose: entry.purpose,
         reference: entry.reference,
         fields: entry.fields,
@@ -333,12 +344,13 @@ pub async fn statistics(
     from: Timestamp,
     to: Timestamp,
 ) -> Result<AccessStatistics, AccessViewError> {
-    const ACCESSORS: [AccessorKind; 5] = [
+    const ACCESSORS: [AccessorKind; 6] = [
         AccessorKind::Subject,
         AccessorKind::Platform,
         AccessorKind::Staff,
         AccessorKind::Operator,
         AccessorKind::Delegate,
+        AccessorKind::Verifier,
     ];
     let mut stats = AccessStatistics {
         from,
@@ -377,6 +389,7 @@ pub async fn statistics(
                 }
                 Accessor::Operator => AccessorKind::Operator,
                 Accessor::Delegate { .. } => AccessorKind::Delegate,
+                Accessor::Verifier { .. } => AccessorKind::Verifier,
             };
             bump(&mut stats.by_accessor, kind);
         }
@@ -432,6 +445,25 @@ mod tests {
         assert_eq!(row.role, Some(Role::Clerk));
         assert_eq!(row.leaf_index, 4);
         assert_eq!(row.reference.as_deref(), Some("visit-1"));
+    }
+
+    #[test]
+    fn a_verifier_is_shown_by_its_name() {
+        let subject = SubjectId::new();
+        let verifier = Accessor::Verifier {
+            organisation: uuid::Uuid::now_v7(),
+            name: "西湖大酒店".into(),
+        };
+        let row = row_of(
+            &stored(subject, verifier),
+            subject,
+            Timestamp::from_unix_millis(1_800_000_000_000).unwrap(),
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!(row.accessor, AccessorKind::Verifier);
+        assert_eq!(row.organisation.as_deref(), Some("西湖大酒店"));
+        assert_eq!((row.department, row.role), (None, None));
     }
 
     #[test]

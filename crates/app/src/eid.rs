@@ -169,7 +169,7 @@ struct LoadedKey {
 
 struct Published {
     stored: StoredTrustList,
-    list: eid::TrustList,
+    list: Arc<eid::TrustList>,
 }
 
 #[derive(Default)]
@@ -178,9 +178,13 @@ struct State {
     trust_list: Option<Published>,
 }
 
+/// The signed status list and the very token it signs, built together, so
+/// that the online verification service checks codes against exactly what
+/// verifiers download.
 struct CachedStatus {
     built_at: Timestamp,
     token: Arc<Vec<u8>>,
+    parsed: Arc<eid::StatusListToken>,
 }
 
 /// The issuer's keys and published lists, held in memory.
@@ -251,7 +255,10 @@ impl Issuer {
         // list the configured root signed is published.
         let trust_list = match services.store.latest_trust_list().await? {
             Some(stored) => match self.open_trust_list(&stored.signed, services.clock.now()) {
-                Ok(list) => Some(Published { stored, list }),
+                Ok(list) => Some(Published {
+                    stored,
+                    list: Arc::new(list),
+                }),
                 Err(e) => {
                     tracing::warn!(error = %e, "the published e-ID trust list does not open");
                     None
@@ -282,6 +289,25 @@ impl Issuer {
     pub fn jwks(&self) -> Option<String> {
         let state = self.state.read().unwrap_or_else(|p| p.into_inner());
         state.trust_list.as_ref().map(|p| p.list.to_jwks_json())
+    }
+
+    /// The published trust list, parsed, for verifying codes online: the same
+    /// list verifiers download, refused once it names another issuer or has
+    /// expired (as [`Issuer::current_signer`] refuses to sign then).
+    pub fn trust_list(&self, now: Timestamp) -> Result<Arc<eid::TrustList>, EidError> {
+        let state = self.state.read().unwrap_or_else(|p| p.into_inner());
+        let published = state
+            .trust_list
+            .as_ref()
+            .ok_or_else(|| EidError::NotReady("no trust list has been published".into()))?;
+        if published.list.issuer != self.settings.issuer
+            || published.list.expires_at <= unix_seconds(now)
+        {
+            return Err(EidError::NotReady(
+                "the published trust list has expired or names another issuer".into(),
+            ));
+        }
+        Ok(published.list.clone())
     }
 
     /// The key that signs now: the newest key within its signing period that
@@ -1064,6 +1090,23 @@ pub async fn revoke_for_death(
 /// closure and eviction revoke cards in the store's own transaction and reach
 /// the list at the next rebuild, within a minute.
 pub async fn status_list(services: &Services, issuer: &Issuer) -> Result<Arc<Vec<u8>>, EidError> {
+    Ok(cached_status(services, issuer).await?.0)
+}
+
+/// The status list token that [`status_list`] publishes signed, parsed: the
+/// online verification service checks codes against it. Both come from one
+/// cache entry, so they always agree.
+pub async fn status_list_token(
+    services: &Services,
+    issuer: &Issuer,
+) -> Result<Arc<eid::StatusListToken>, EidError> {
+    Ok(cached_status(services, issuer).await?.1)
+}
+
+async fn cached_status(
+    services: &Services,
+    issuer: &Issuer,
+) -> Result<(Arc<Vec<u8>>, Arc<eid::StatusListToken>), EidError> {
     let now = services.clock.now();
     if let Some(cached) = issuer
         .status
@@ -1072,7 +1115,7 @@ pub async fn status_list(services: &Services, issuer: &Issuer) -> Result<Arc<Vec
         .as_ref()
     {
         if now < cached.built_at.plus(STATUS_LIST_REBUILD) && cached.built_at <= now {
-            return Ok(cached.token.clone());
+            return Ok((cached.token.clone(), cached.parsed.clone()));
         }
     }
     let signer = issuer.current_signer(now)?;
@@ -1085,23 +1128,21 @@ pub async fn status_list(services: &Services, issuer: &Issuer) -> Result<Arc<Vec
         };
         list.set(entry.status_index as usize, status);
     }
-    let token = eid::sign_status_list(
-        &eid::StatusListToken {
-            uri: issuer.settings.status_uri.clone(),
-            issued_at: unix_seconds(now),
-            expires_at: unix_seconds(now.plus(STATUS_LIST_VALIDITY)),
-            ttl: STATUS_LIST_TTL_SECONDS,
-            list,
-        },
-        signer.as_ref(),
-    )
-    .map_err(internal)?;
-    let token = Arc::new(token);
+    let parsed = eid::StatusListToken {
+        uri: issuer.settings.status_uri.clone(),
+        issued_at: unix_seconds(now),
+        expires_at: unix_seconds(now.plus(STATUS_LIST_VALIDITY)),
+        ttl: STATUS_LIST_TTL_SECONDS,
+        list,
+    };
+    let token = Arc::new(eid::sign_status_list(&parsed, signer.as_ref()).map_err(internal)?);
+    let parsed = Arc::new(parsed);
     *issuer.status.lock().unwrap_or_else(|p| p.into_inner()) = Some(CachedStatus {
         built_at: now,
         token: token.clone(),
+        parsed: parsed.clone(),
     });
-    Ok(token)
+    Ok((token, parsed))
 }
 
 /// Demo and development only: an issuer key and a trust list signed by a

@@ -28,6 +28,7 @@ pub mod security_log;
 pub mod sms;
 pub mod staff;
 pub mod transfer;
+pub mod verifiers;
 pub mod witnessing;
 
 use shengshi_domain::Clock;

@@ -96,6 +96,9 @@ pub struct ExportAccess {
     pub accessor: &'static str,
     pub department: Option<&'static str>,
     pub role: Option<&'static str>,
+    /// For a verifier organisation: its name as registered.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub organisation: Option<String>,
     pub purpose: &'static str,
     pub reference: Option<String>,
     pub fields: Vec<String>,
@@ -245,6 +248,7 @@ pub async fn export(services: &Services, session: &Authenticated) -> Result<Expo
             accessor: r.accessor.name(),
             department: r.department.map(|d| d.name()),
             role: r.role.map(|r| r.name()),
+            organisation: r.organisation,
             purpose: r.purpose.name(),
             reference: r.reference,
             fields: r.fields,

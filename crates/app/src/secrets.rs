@@ -21,6 +21,11 @@ pub const STAFF_TOTP_KEY: &str = "staff-totp-key";
 /// The Ed25519 seed with which the access log signs its checkpoints. Witnesses
 /// hold their own keys; this one only proves what the platform claimed.
 pub const ACCESS_LOG_KEY: &str = "access-log-key";
+/// Keys the MACs of verifier organisations' API keys (`svk_…`). A key of its
+/// own rather than one derived from `otp-mac-key`: nothing else can compute
+/// or join these MACs, and it is created, wrapped, rotated and exported like
+/// every other platform secret.
+pub const VERIFIER_KEY_MAC_KEY: &str = "verifier-key-mac-key";
 
 #[derive(Debug, thiserror::Error)]
 pub enum SecretsError {
@@ -43,6 +48,7 @@ pub struct PlatformSecrets {
     token_key: shengshi_envelope::TokenKey,
     staff_totp_key: shengshi_envelope::TokenKey,
     access_log_seed: Zeroizing<[u8; 32]>,
+    verifier_key_mac_key: Zeroizing<Vec<u8>>,
 }
 
 impl std::fmt::Debug for PlatformSecrets {
@@ -75,17 +81,20 @@ impl PlatformSecrets {
             <[u8; 32]>::try_from(seed.as_slice())
                 .map_err(|_| SecretsError::Malformed(ACCESS_LOG_KEY.to_owned()))?,
         );
+        let verifier_key_mac_key =
+            load_or_create_one(store, kek, clock, VERIFIER_KEY_MAC_KEY).await?;
         Ok(Self {
             otp_mac_key,
             registry_mac_key,
             token_key,
             staff_totp_key,
             access_log_seed,
+            verifier_key_mac_key,
         })
     }
 
     /// For tests: fixed secrets, no storage (the registry key is the given key
-    /// reversed, so that the two keys differ).
+    /// reversed and the verifier key MAC key it XOR 0x5a, so that the keys differ).
     pub fn for_tests(otp_mac_key: &[u8]) -> Self {
         Self {
             otp_mac_key: Zeroizing::new(otp_mac_key.to_vec()),
@@ -95,6 +104,7 @@ impl PlatformSecrets {
             staff_totp_key: shengshi_envelope::TokenKey::new(&[43; 32])
                 .unwrap_or_else(|| unreachable!("32 bytes")),
             access_log_seed: Zeroizing::new([44; 32]),
+            verifier_key_mac_key: Zeroizing::new(otp_mac_key.iter().map(|b| b ^ 0x5a).collect()),
         }
     }
 
@@ -117,6 +127,11 @@ impl PlatformSecrets {
 
     pub fn registry_mac_key(&self) -> &[u8] {
         &self.registry_mac_key
+    }
+
+    /// The key of verifier API key MACs.
+    pub fn verifier_key_mac_key(&self) -> &[u8] {
+        &self.verifier_key_mac_key
     }
 }
 

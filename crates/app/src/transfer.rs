@@ -17,6 +17,7 @@ use shengshi_store::{
     Installation, Store, StoreError, StoredAccessEntry, StoredAccount, StoredCard,
     StoredCheckpoint, StoredCorrection, StoredDataKey, StoredEmbargo, StoredIssuerKey,
     StoredPasskey, StoredPlatformSecret, StoredRegistryRecord, StoredStaff, StoredTrustList,
+    StoredVerification, StoredVerifier, StoredVerifierKey,
 };
 use std::io::{BufRead, Write};
 
@@ -62,6 +63,12 @@ enum Record {
     EidTrustList(StoredTrustList),
     /// An electronic ID card, its attributes sealed with the holder's data key.
     EidCard(StoredCard),
+    /// A verifier organisation (hotel, station, bank…).
+    Verifier(StoredVerifier),
+    /// A verifier's API key, as a MAC only, revoked or not.
+    VerifierKey(StoredVerifierKey),
+    /// A code accepted online, and by which verifier (single use).
+    EidVerification(StoredVerification),
     /// One access-log entry, with the exact bytes its leaf hash covers.
     AccessEntry(StoredAccessEntry),
     /// One signed access-log checkpoint (with any witness cosignatures).
@@ -230,6 +237,26 @@ pub async fn export(
             records += 1;
         }
     }
+    // Verifiers and their keys, then the verifications (after the cards and
+    // verifiers they reference).
+    for verifier in store.verifiers().await? {
+        write_line(out, &Record::Verifier(verifier))?;
+        records += 1;
+    }
+    for key in store.verifier_keys().await? {
+        write_line(out, &Record::VerifierKey(key))?;
+        records += 1;
+    }
+    let mut after: Option<String> = None;
+    loop {
+        let page = store.verifications(after.as_deref(), PAGE).await?;
+        let Some(last) = page.last() else { break };
+        after = Some(last.cti.clone());
+        for verification in page {
+            write_line(out, &Record::EidVerification(verification))?;
+            records += 1;
+        }
+    }
     // Passkeys after the accounts and staff they belong to.
     let mut after: Option<Vec<u8>> = None;
     loop {
@@ -329,6 +356,9 @@ pub async fn import(
     let mut issuer_keys = Vec::new();
     let mut trust_lists = Vec::new();
     let mut cards = Vec::new();
+    let mut verifiers = Vec::new();
+    let mut verifier_keys = Vec::new();
+    let mut verifications = Vec::new();
     let mut access_entries = Vec::new();
     let mut checkpoints = Vec::new();
     let mut records = 0u64;
@@ -359,6 +389,9 @@ pub async fn import(
             Record::EidIssuerKey(key) => issuer_keys.push(key),
             Record::EidTrustList(list) => trust_lists.push(list),
             Record::EidCard(card) => cards.push(card),
+            Record::Verifier(v) => verifiers.push(v),
+            Record::VerifierKey(k) => verifier_keys.push(k),
+            Record::EidVerification(v) => verifications.push(v),
             Record::AccessEntry(entry) => access_entries.push(entry),
             Record::AccessCheckpoint(checkpoint) => checkpoints.push(checkpoint),
             Record::End { records: expected } => {
@@ -432,6 +465,21 @@ pub async fn import(
             store.import_eid(&[], &[], &cards).await?;
             cards.clear();
         }
+        if verifications.len() >= PAGE as usize {
+            // A verification references its card and its verifier.
+            store.insert_data_keys(&keys).await?;
+            keys.clear();
+            store.insert_accounts(&accounts).await?;
+            accounts.clear();
+            store.import_eid(&[], &[], &cards).await?;
+            cards.clear();
+            store
+                .import_verifiers(&verifiers, &verifier_keys, &verifications)
+                .await?;
+            verifiers.clear();
+            verifier_keys.clear();
+            verifications.clear();
+        }
         if access_entries.len() + checkpoints.len() >= PAGE as usize {
             store
                 .insert_access_log(&access_entries, &checkpoints)
@@ -465,6 +513,9 @@ pub async fn import(
     store.insert_passkeys(&passkeys).await?;
     store.insert_embargoes(&embargoes).await?;
     store.import_eid(&issuer_keys, &trust_lists, &cards).await?;
+    store
+        .import_verifiers(&verifiers, &verifier_keys, &verifications)
+        .await?;
     store
         .insert_access_log(&access_entries, &checkpoints)
         .await?;

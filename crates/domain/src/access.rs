@@ -29,6 +29,10 @@ pub enum Accessor {
     Operator,
     /// Another resident acting under a mandate (亲友代办).
     Delegate { account: AccountId },
+    /// A registered verifier organisation (a hotel, a station, a bank) that
+    /// checked one of the resident's e-ID codes online. The resident sees
+    /// the organisation's name as it was registered at the time.
+    Verifier { organisation: uuid::Uuid, name: String },
 }
 
 /// Why the data was opened. A fixed list: the door refuses anything else.
@@ -66,10 +70,14 @@ pub enum Purpose {
     /// names the code (purpose, verifier category, id), the fields are what
     /// it disclosed.
     EidOfflinePresentation,
+    /// A verifier organisation checked one of the resident's e-ID codes with
+    /// the online verification service; the reference names the code
+    /// (`eid-verification:{cti}`), the fields are what it disclosed.
+    EidVerification,
 }
 
 impl Purpose {
-    pub const ALL: [Purpose; 12] = [
+    pub const ALL: [Purpose; 13] = [
         Self::OwnAccount,
         Self::RegistrationCheck,
         Self::DuplicateRegistrationNotice,
@@ -82,6 +90,7 @@ impl Purpose {
         Self::EidPresentation,
         Self::EidHolderCredential,
         Self::EidOfflinePresentation,
+        Self::EidVerification,
     ];
 
     /// The stable snake_case name (also the message-catalog key suffix).
@@ -99,6 +108,7 @@ impl Purpose {
             Self::EidPresentation => "eid_presentation",
             Self::EidHolderCredential => "eid_holder_credential",
             Self::EidOfflinePresentation => "eid_offline_presentation",
+            Self::EidVerification => "eid_verification",
         }
     }
 }
@@ -197,6 +207,34 @@ mod tests {
         let entry = AccessEntry::from_bytes(before.as_bytes()).unwrap();
         assert_eq!(entry.embargo, None);
         assert_eq!(entry.to_bytes(), before.as_bytes());
+    }
+
+    #[test]
+    fn a_verifier_entry_names_the_organisation() {
+        let organisation = uuid::Uuid::now_v7();
+        let entry = AccessEntry {
+            id: EventId::new(),
+            at: Timestamp::from_unix_millis(1_700_000_000_000).unwrap(),
+            subject: SubjectId::new(),
+            accessor: Accessor::Verifier {
+                organisation,
+                name: "西湖大酒店".into(),
+            },
+            purpose: Purpose::EidVerification,
+            reference: Some("eid-verification:00".into()),
+            fields: vec!["name".into()],
+            embargo: None,
+        };
+        let bytes = entry.to_bytes();
+        assert_eq!(AccessEntry::from_bytes(&bytes).unwrap(), entry);
+        let text = String::from_utf8(bytes).unwrap();
+        assert!(
+            text.contains(&format!(
+                r#""accessor":{{"type":"verifier","organisation":"{organisation}","name":"西湖大酒店"}}"#
+            )),
+            "{text}"
+        );
+        assert!(text.contains(r#""purpose":"eid_verification""#), "{text}");
     }
 
     #[test]

@@ -222,6 +222,34 @@ pub enum SecurityEventKind {
         status: String,
         reason: String,
     },
+    /// An operator registered a verifier organisation (hotel, station, bank…)
+    /// with the purposes it may ask for; its first API key was issued.
+    VerifierRegistered {
+        verifier: uuid::Uuid,
+        category: String,
+        purposes: Vec<String>,
+    },
+    /// A verifier organisation received a new API key; `revoked` older keys
+    /// stopped working at the same moment.
+    VerifierKeyIssued {
+        verifier: uuid::Uuid,
+        key: uuid::Uuid,
+        revoked: u64,
+    },
+    /// A verifier organisation was suspended (`suspended`) or resumed (`active`).
+    VerifierStatusChanged {
+        verifier: uuid::Uuid,
+        status: String,
+    },
+    /// The online verification service refused a request. `verifier` is
+    /// `None` when the API key named no live key; `reason` is a stable code
+    /// (`unknown_key`, `verifier_suspended`, `purpose_not_allowed`,
+    /// `already_used`, or the e-ID verification code such as `expired`).
+    /// Never the code itself, nor anything it discloses.
+    VerificationRefused {
+        verifier: Option<uuid::Uuid>,
+        reason: String,
+    },
 }
 
 impl SecurityEventKind {
@@ -267,6 +295,10 @@ impl SecurityEventKind {
             Self::EidTrustListPublished { .. } => "eid_trust_list_published",
             Self::EidCardActivated { .. } => "eid_card_activated",
             Self::EidCardStatusChanged { .. } => "eid_card_status_changed",
+            Self::VerifierRegistered { .. } => "verifier_registered",
+            Self::VerifierKeyIssued { .. } => "verifier_key_issued",
+            Self::VerifierStatusChanged { .. } => "verifier_status_changed",
+            Self::VerificationRefused { .. } => "verification_refused",
         }
     }
 }

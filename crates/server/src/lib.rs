@@ -11,6 +11,7 @@ pub mod eid_cli;
 pub mod keys_cli;
 pub mod startup;
 pub mod telemetry;
+pub mod verifier_admin;
 
 pub use config::{Config, Mode, Overrides};
 pub use startup::Application;

@@ -110,6 +110,13 @@ enum Command {
         #[command(subcommand)]
         command: EidTop,
     },
+    /// Verifier organisations (hotels, stations, banks…) and their API keys.
+    Verifier {
+        #[command(flatten)]
+        db: DatabaseArgs,
+        #[command(subcommand)]
+        command: shengshi::verifier_admin::VerifierCommand,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -450,6 +457,10 @@ async fn run(cli: Cli) -> Result<()> {
         } => {
             let config = load_config(&cli.config, &db, None, false)?;
             shengshi::eid_admin::present(&config, &resident, &purpose, category.as_deref()).await
+        }
+        Command::Verifier { db, command } => {
+            let config = load_config(&cli.config, &db, None, false)?;
+            shengshi::verifier_admin::run(&config, &command).await
         }
         Command::Audit { command } => {
             let db = match &command {

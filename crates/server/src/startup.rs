@@ -154,6 +154,7 @@ impl Application {
             }),
             metrics: Arc::new(Metrics::new()),
             qr_images: Arc::default(),
+            verifier_gate: Arc::default(),
             identity: adapters.identity,
             outbox: adapters.outbox,
         };

@@ -28,6 +28,7 @@ mod registry;
 mod sessions;
 mod staff;
 mod staff_sessions;
+mod verifiers;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 

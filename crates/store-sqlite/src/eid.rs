@@ -256,6 +256,18 @@ impl EidStore for SqliteStore {
         .transpose()
     }
 
+    async fn card_by_status_index(&self, index: u32) -> Result<Option<StoredCard>, StoreError> {
+        sqlx::query(&format!(
+            "SELECT {CARD_COLUMNS} FROM eid_cards WHERE status_index = $1"
+        ))
+        .bind(i64::from(index))
+        .fetch_optional(&self.read)
+        .await
+        .map_err(db)?
+        .map(card_from_row)
+        .transpose()
+    }
+
     async fn set_card_status(
         &self,
         card: CardId,

@@ -205,6 +205,9 @@ pub trait EidStore: Send + Sync {
     async fn activate_card(&self, card: &StoredCard) -> Result<(), StoreError>;
     /// The account's card that is not revoked, if any.
     async fn current_card(&self, account: AccountId) -> Result<Option<StoredCard>, StoreError>;
+    /// The card at this place in the status list, whatever its status (an
+    /// index is never reused, so there is at most one).
+    async fn card_by_status_index(&self, index: u32) -> Result<Option<StoredCard>, StoreError>;
     /// Moves a card from `from` to `to`; `Ok(false)` if it was not in `from`
     /// (another request changed it first), in which case nothing changes.
     async fn set_card_status(

@@ -18,6 +18,7 @@ mod registry;
 mod sessions;
 mod staff;
 mod staff_sessions;
+mod verifiers;
 pub use access_log::{AccessLogStore, StoredAccessEntry, StoredCheckpoint};
 pub use accounts::{AccountStore, StoredAccount};
 pub use corrections::{CorrectionStore, StoredCorrection};
@@ -33,6 +34,7 @@ pub use registry::{RegistryCount, RegistryStore, StoredRegistryRecord};
 pub use sessions::{SessionStore, StoredSession};
 pub use staff::{StaffFailure, StaffStore, StoredStaff};
 pub use staff_sessions::{StaffSessionStore, StoredStaffSession};
+pub use verifiers::{StoredVerification, StoredVerifier, StoredVerifierKey, VerifierStore};
 
 /// Which database a store talks to; picked once, at start-up, from the URL.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -298,6 +300,7 @@ pub trait Store:
     + CorrectionStore
     + EmbargoStore
     + EidStore
+    + VerifierStore
 {
 }
 impl<T> Store for T where
@@ -318,6 +321,7 @@ impl<T> Store for T where
         + CorrectionStore
         + EmbargoStore
         + EidStore
+        + VerifierStore
 {
 }
 

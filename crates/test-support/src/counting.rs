@@ -240,10 +240,25 @@ counted!(EidStore {
     async fn trust_lists(&self) -> Result<Vec<StoredTrustList>, StoreError>;
     async fn activate_card(&self, card: &StoredCard) -> Result<(), StoreError>;
     async fn current_card(&self, account: AccountId) -> Result<Option<StoredCard>, StoreError>;
+    async fn card_by_status_index(&self, index: u32) -> Result<Option<StoredCard>, StoreError>;
     async fn set_card_status(&self, card: shengshi_domain::CardId, from: CardStatus, to: CardStatus, reason: CardStatusReason, at: Timestamp) -> Result<bool, StoreError>;
     async fn revoke_account_cards(&self, account: AccountId, reason: CardStatusReason, at: Timestamp) -> Result<u64, StoreError>;
     async fn card_status_entries(&self) -> Result<Vec<CardStatusEntry>, StoreError>;
     async fn record_device_presentations(&self, card: shengshi_domain::CardId, presentations: &[DevicePresentation], at: Timestamp) -> Result<Vec<[u8; 16]>, StoreError>;
     async fn cards(&self, after: Option<shengshi_domain::CardId>, limit: u32) -> Result<Vec<StoredCard>, StoreError>;
     async fn import_eid(&self, keys: &[StoredIssuerKey], lists: &[StoredTrustList], cards: &[StoredCard]) -> Result<(), StoreError>;
+});
+
+counted!(VerifierStore {
+    async fn insert_verifier(&self, verifier: &StoredVerifier, key: &StoredVerifierKey) -> Result<(), StoreError>;
+    async fn verifier(&self, id: uuid::Uuid) -> Result<Option<StoredVerifier>, StoreError>;
+    async fn verifiers(&self) -> Result<Vec<StoredVerifier>, StoreError>;
+    async fn set_verifier_status(&self, id: uuid::Uuid, status: &str, at: Timestamp) -> Result<bool, StoreError>;
+    async fn verifier_key(&self, id: uuid::Uuid) -> Result<Option<StoredVerifierKey>, StoreError>;
+    async fn replace_verifier_keys(&self, key: &StoredVerifierKey) -> Result<u64, StoreError>;
+    async fn verifier_keys(&self) -> Result<Vec<StoredVerifierKey>, StoreError>;
+    async fn claim_verification(&self, verification: &StoredVerification) -> Result<StoredVerification, StoreError>;
+    async fn verification(&self, cti: &str) -> Result<Option<StoredVerification>, StoreError>;
+    async fn verifications(&self, after: Option<&str>, limit: u32) -> Result<Vec<StoredVerification>, StoreError>;
+    async fn import_verifiers(&self, verifiers: &[StoredVerifier], keys: &[StoredVerifierKey], verifications: &[StoredVerification]) -> Result<(), StoreError>;
 });

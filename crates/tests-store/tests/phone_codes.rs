@@ -281,8 +281,8 @@ async fn codes_survive_a_restart_and_a_key_rotation(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(
-        report.secrets_rewrapped, 5,
-        "the OTP and registry MAC keys, the token key, the staff TOTP key and the access-log key"
+        report.secrets_rewrapped, 6,
+        "the OTP and registry MAC keys, the token key, the staff TOTP key, the access-log key and the verifier key MAC key"
     );
     let rotated = PlatformSecrets::load_or_create(w.store.as_ref(), &new, &w.clock)
         .await

@@ -109,11 +109,14 @@ async fn populate(
         })
         .await
         .unwrap();
+    let mut card_ids = Vec::new();
     for index in [17, 99_999] {
+        let id = shengshi_domain::CardId::new();
+        card_ids.push(id);
         services
             .store
             .activate_card(&shengshi_store::StoredCard {
-                id: shengshi_domain::CardId::new(),
+                id,
                 account: account.id,
                 subject,
                 status_index: index,
@@ -122,6 +125,53 @@ async fn populate(
                 sealed_attributes: key.seal(b"{}", b"eid").into_bytes(),
                 activated_at: now,
                 changed_at: now,
+            })
+            .await
+            .unwrap();
+    }
+    // A verifier organisation (suspended), its first key (revoked by a
+    // rotation) and the current one, and two codes it accepted online.
+    let hotel = shengshi_store::StoredVerifier {
+        id: uuid::Uuid::now_v7(),
+        name: "西湖大酒店".into(),
+        category: "hotel".into(),
+        purposes: vec!["hotel_checkin".into(), "age_over_18".into()],
+        status: "active".into(),
+        created_at: now,
+        changed_at: now,
+    };
+    let verifier_key = |mac: u8| shengshi_store::StoredVerifierKey {
+        id: uuid::Uuid::now_v7(),
+        verifier: hotel.id,
+        key_mac: vec![mac; 32],
+        created_at: now,
+        revoked_at: None,
+    };
+    services
+        .store
+        .insert_verifier(&hotel, &verifier_key(8))
+        .await
+        .unwrap();
+    services
+        .store
+        .replace_verifier_keys(&verifier_key(9))
+        .await
+        .unwrap();
+    services
+        .store
+        .set_verifier_status(hotel.id, "suspended", now)
+        .await
+        .unwrap();
+    for (n, card) in card_ids.iter().enumerate() {
+        services
+            .store
+            .claim_verification(&shengshi_store::StoredVerification {
+                cti: hex::encode([n as u8 + 1; 16]),
+                verifier: hotel.id,
+                card: *card,
+                subject,
+                verified_at: now,
+                expires_at: now.plus(time::Duration::seconds(60)),
             })
             .await
             .unwrap();
@@ -257,6 +307,18 @@ async fn an_installation_moves_from_sqlite_to_postgres_and_back_unchanged() {
         original.matches(r#"{"record":"correction","#).count(),
         1,
         "correction requests are exported"
+    );
+    assert_eq!(original.matches(r#"{"record":"verifier","#).count(), 1);
+    assert_eq!(
+        original.matches(r#"{"record":"verifier_key","#).count(),
+        2,
+        "verifier keys are exported, revoked ones too"
+    );
+    assert!(original.contains(r#""status":"suspended""#));
+    assert_eq!(
+        original.matches(r#"{"record":"eid_verification","#).count(),
+        2,
+        "online verifications are exported"
     );
 
     let target = pg.store().await;

@@ -58,6 +58,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Server-rendered QR images of e-ID codes, kept while each code lives.
     pub qr_images: Arc<pages::QrImages>,
+    /// The online verification service's rate limits per verifier API key.
+    pub verifier_gate: Arc<shengshi_app::verifiers::VerifierGate>,
 }
 
 /// The whole HTTP application.

@@ -116,6 +116,19 @@ pub enum ProblemKind {
     EidNotSuspended,
     EidPurposeNotAllowed,
     EidTooManyPresentations,
+    // The online verification service (verifier organisations' API keys).
+    /// No live API key: missing, malformed, unknown or rotated out (401).
+    VerifierUnauthenticated,
+    /// The key's request budget is spent (429, `Retry-After`).
+    VerifierRateLimited,
+    /// The organisation is suspended (403).
+    VerifierSuspended,
+    /// The code's purpose or category is not one the organisation may ask for (403).
+    VerifierPurposeNotAllowed,
+    /// Another verifier already accepted this code (409).
+    VerificationAlreadyUsed,
+    /// The code did not verify; `errors[0].code` is the e-ID error code (422).
+    VerificationCodeInvalid,
 }
 
 impl ProblemKind {
@@ -190,6 +203,12 @@ impl ProblemKind {
             Self::EidNotSuspended => "eid-not-suspended",
             Self::EidPurposeNotAllowed => "eid-purpose-not-allowed",
             Self::EidTooManyPresentations => "eid-too-many-presentations",
+            Self::VerifierUnauthenticated => "verifier-unauthenticated",
+            Self::VerifierRateLimited => "verifier-rate-limited",
+            Self::VerifierSuspended => "verifier-suspended",
+            Self::VerifierPurposeNotAllowed => "verifier-purpose-not-allowed",
+            Self::VerificationAlreadyUsed => "verification-already-used",
+            Self::VerificationCodeInvalid => "verification-code-invalid",
         }
     }
 
@@ -222,6 +241,11 @@ impl ProblemKind {
             Self::EidCardSuspended | Self::EidNotSuspended => StatusCode::CONFLICT,
             Self::EidPurposeNotAllowed => StatusCode::UNPROCESSABLE_ENTITY,
             Self::EidTooManyPresentations => StatusCode::TOO_MANY_REQUESTS,
+            Self::VerifierUnauthenticated => StatusCode::UNAUTHORIZED,
+            Self::VerifierRateLimited => StatusCode::TOO_MANY_REQUESTS,
+            Self::VerifierSuspended | Self::VerifierPurposeNotAllowed => StatusCode::FORBIDDEN,
+            Self::VerificationAlreadyUsed => StatusCode::CONFLICT,
+            Self::VerificationCodeInvalid => StatusCode::UNPROCESSABLE_ENTITY,
             Self::EmbargoNoBasis
             | Self::EmbargoBasisTooLong
             | Self::EmbargoEndsInThePast

@@ -15,7 +15,7 @@ use shengshi_app::access_view::{
     self, AccessQuery, AccessRow, AccessViewError, AccessorKind, MAX_PAGE,
 };
 use shengshi_domain::access::Purpose;
-use shengshi_i18n::{t, Lang, MISSING};
+use shengshi_i18n::{t, t_args, Lang, MISSING};
 use utoipa::ToSchema;
 
 use super::registration::field;
@@ -34,7 +34,7 @@ pub struct AccessEntryDto {
     pub leaf_index: u64,
     /// When (RFC 3339, UTC).
     pub at: String,
-    /// `subject` (you), `platform` (an automated step), `staff`, `operator` or `delegate` (someone acting under your mandate).
+    /// `subject` (you), `platform` (an automated step), `staff`, `operator`, `delegate` (someone acting under your mandate) or `verifier` (an organisation that checked your e-ID code online).
     #[schema(example = "staff")]
     pub accessor: String,
     /// Who, in words, in the request's language (never a staff member's name).
@@ -44,6 +44,8 @@ pub struct AccessEntryDto {
     pub department: Option<String>,
     /// For staff: the role, e.g. `clerk`.
     pub role: Option<String>,
+    /// For a verifier: the organisation's name as registered, e.g. `西湖大酒店`.
+    pub organisation: Option<String>,
     /// Why, from a fixed list, e.g. `own_account`, `counter_check`.
     #[schema(example = "counter_check")]
     pub purpose: String,
@@ -97,13 +99,19 @@ pub struct InclusionProofDto {
     pub log_key: String,
 }
 
-/// Who, in words: never a staff member's name or id.
+/// Who, in words: never a staff member's name or id; a verifier
+/// organisation by its registered name.
 pub(crate) fn accessor_text(lang: Lang, row: &AccessRow) -> String {
     match (row.accessor, row.department, row.role) {
         (AccessorKind::Staff, Some(department), Some(role)) => format!(
             "{} · {}",
             t(lang, &department.display_key()),
             t(lang, &role.display_key())
+        ),
+        (AccessorKind::Verifier, _, _) if row.organisation.is_some() => t_args(
+            lang,
+            "access.who.verifier_named",
+            &[("name", row.organisation.as_deref().unwrap_or_default())],
         ),
         (kind, _, _) => t(lang, &format!("access.who.{}", kind.name())).to_owned(),
     }
@@ -133,6 +141,7 @@ fn dto(lang: Lang, row: AccessRow) -> AccessEntryDto {
         accessor_text: accessor_text(lang, &row),
         department: row.department.map(|d| d.name().to_owned()),
         role: row.role.map(|r| r.name().to_owned()),
+        organisation: row.organisation,
         purpose: row.purpose.name().to_owned(),
         purpose_text: purpose_text(lang, row.purpose).to_owned(),
         reference: row.reference,
@@ -432,6 +441,7 @@ mod tests {
             accessor_text: "公安 · 窗口办事员".into(),
             department: Some("public_security".into()),
             role: Some("clerk".into()),
+            organisation: None,
             purpose: "counter_check".into(),
             purpose_text: "Counter check".into(),
             reference: reference.map(str::to_owned),

@@ -12,6 +12,7 @@ pub mod rights;
 pub mod session;
 pub mod staff;
 pub mod staff_passkeys;
+pub mod verifier;
 
 use axum::extract::State;
 use axum::routing::{delete, get, post};
@@ -64,6 +65,7 @@ use crate::AppState;
         eid::trust_list,
         eid::jwks,
         eid::status_list,
+        verifier::verify,
         mandates::list,
         mandates::grant,
         mandates::revoke,
@@ -126,6 +128,9 @@ use crate::AppState;
         eid_holder::OfflinePresentationDto,
         eid_holder::OfflinePresentationReport,
         eid_holder::OfflinePresentationsRecorded,
+        verifier::VerificationRequest,
+        verifier::DisclosedAttributes,
+        verifier::VerificationDto,
         mandates::GrantMandateRequest,
         mandates::MandateDto,
         mandates::MandateList,
@@ -155,6 +160,7 @@ use crate::AppState;
         (name = "sessions", description = "SMS-code login and the `sid` session cookie: who is signed in, logging out here or everywhere"),
         (name = "access-log", description = "Who accessed my data: every opening of your personal data, by whom (department and role, never a name) and why; exports; inclusion proofs against the signed access log"),
         (name = "eid", description = "The electronic resident ID card: activation, presentation codes that live 60 seconds and disclose only what the purpose needs, suspension; the signed trust list and status list every verifier needs (docs/eid-format.md)"),
+        (name = "verifier", description = "The online verification service for registered verifier organisations (hotels, stations, airports, banks): verify a resident's e-ID code with your API key; each code is accepted by one organisation only, and the resident's access log names yours"),
         (name = "rights", description = "Your rights under PIPL Arts. 44–47: download everything held about you, ask for a correction, close your account"),
         (name = "passkeys", description = "Passkeys (WebAuthn): registering them on a signed-in account, and logging in with one without naming the account first"),
         (name = "staff", description = "Staff login (username, password and authenticator code) and the `staff_sid` session cookie: who is signed in, their department, role and capabilities"),
@@ -207,6 +213,10 @@ pub fn routes() -> Router<AppState> {
         .route("/.well-known/eid/trust-list", get(eid::trust_list))
         .route("/.well-known/eid/jwks.json", get(eid::jwks))
         .route("/eid/status/1", get(eid::status_list))
+        .route(
+            "/api/v1/verifier/verifications",
+            post(verifier::verify),
+        )
         .route(
             "/.well-known/eid/development-trust-root",
             get(eid::development_trust_root),

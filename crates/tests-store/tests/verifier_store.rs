@@ -1,0 +1,427 @@
+//! The storage side of verifier organisations and online verification, on
+//! both backends: keys found by their id, rotation revoking older keys in
+//! the same transaction (and a revoked key refused by the service), a code
+//! claimed by exactly one organisation even when two claim it at once, the
+//! card found by its status index, and rows the database keeps from being
+//! rewritten.
+
+use shengshi_app::verifiers::{self, NewVerifier, VerificationRefused, VerifierGate};
+use shengshi_app::Services;
+use shengshi_domain::{AccountId, CardId, Clock, FixedClock, SubjectId, Timestamp};
+use shengshi_eid::{Purpose, VerifierCategory};
+use shengshi_envelope::{Algorithm, DataKey, KeyRef};
+use shengshi_store::{
+    CardStatus, CardStatusReason, StoreError, StoredAccount, StoredCard, StoredDataKey,
+    StoredVerification, StoredVerifier, StoredVerifierKey,
+};
+use shengshi_test_support::{tests_on_both_backends, Backend, TestServices};
+use time::Duration;
+
+tests_on_both_backends!(
+    keys_are_found_by_id_and_rotation_revokes_the_older_ones,
+    a_rotated_out_key_is_refused_by_the_service,
+    two_organisations_claiming_one_code_at_once_leave_one_owner,
+    a_card_is_found_by_its_status_index,
+    suspension_is_recorded_and_identity_is_kept,
+);
+
+async fn account(services: &Services, clock: &FixedClock) -> StoredAccount {
+    let now = clock.now();
+    let subject = SubjectId::new();
+    let key_id = uuid::Uuid::now_v7();
+    let key = DataKey::generate(KeyRef(*key_id.as_bytes()), Algorithm::Aes256Gcm);
+    let account = StoredAccount {
+        id: AccountId::new(),
+        subject,
+        assurance_level: 2,
+        id_number_mac: Some(uuid::Uuid::now_v7().as_bytes().to_vec()),
+        phone_mac: uuid::Uuid::now_v7().as_bytes().to_vec(),
+        sealed_profile: key.seal(b"{}", b"account.profile").into_bytes(),
+        status: "active".into(),
+        in_person_verified_at: None,
+        created_at: now,
+        updated_at: now,
+    };
+    let stored_key = StoredDataKey {
+        subject,
+        key_id,
+        algorithm: "aes-256-gcm".into(),
+        kek_id: services.kek.id().into(),
+        wrapped_key: Some(key.wrap(services.kek.as_ref()).await.unwrap()),
+        created_at: now,
+        destroyed_at: None,
+    };
+    services
+        .store
+        .create_account(&account, &stored_key)
+        .await
+        .unwrap();
+    account
+}
+
+async fn card(services: &Services, clock: &FixedClock, index: u32) -> StoredCard {
+    let resident = account(services, clock).await;
+    let card = StoredCard {
+        id: CardId::new(),
+        account: resident.id,
+        subject: resident.subject,
+        status_index: index,
+        status: CardStatus::Active,
+        reason: CardStatusReason::Activated,
+        sealed_attributes: vec![7; 48],
+        activated_at: clock.now(),
+        changed_at: clock.now(),
+    };
+    services.store.activate_card(&card).await.unwrap();
+    card
+}
+
+fn verifier(name: &str, category: &str, purposes: &[&str], at: Timestamp) -> StoredVerifier {
+    StoredVerifier {
+        id: uuid::Uuid::now_v7(),
+        name: name.into(),
+        category: category.into(),
+        purposes: purposes.iter().map(|p| (*p).to_owned()).collect(),
+        status: "active".into(),
+        created_at: at,
+        changed_at: at,
+    }
+}
+
+fn key(verifier: &StoredVerifier, mac: u8, at: Timestamp) -> StoredVerifierKey {
+    StoredVerifierKey {
+        id: uuid::Uuid::now_v7(),
+        verifier: verifier.id,
+        key_mac: vec![mac; 32],
+        created_at: at,
+        revoked_at: None,
+    }
+}
+
+async fn keys_are_found_by_id_and_rotation_revokes_the_older_ones(backend: Backend) {
+    let Some(TestServices {
+        db,
+        services,
+        clock,
+    }) = TestServices::new(backend).await
+    else {
+        return;
+    };
+    let store = &services.store;
+    let hotel = verifier(
+        "西湖大酒店",
+        "hotel",
+        &["hotel_checkin", "age_over_18"],
+        clock.now(),
+    );
+    let first = key(&hotel, 1, clock.now());
+    store.insert_verifier(&hotel, &first).await.unwrap();
+    assert_eq!(store.verifier(hotel.id).await.unwrap(), Some(hotel.clone()));
+    assert_eq!(store.verifier_key(first.id).await.unwrap(), Some(first.clone()));
+    assert_eq!(store.verifier_key(uuid::Uuid::now_v7()).await.unwrap(), None);
+    // The same MAC twice is refused (and changes nothing).
+    let station = verifier("杭州东站", "railway", &["travel_security"], clock.now());
+    assert!(matches!(
+        store.insert_verifier(&station, &key(&station, 1, clock.now())).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert_eq!(store.verifier(station.id).await.unwrap(), None);
+
+    clock.advance(Duration::minutes(1));
+    let second = key(&hotel, 2, clock.now());
+    assert_eq!(store.replace_verifier_keys(&second).await.unwrap(), 1);
+    clock.advance(Duration::minutes(1));
+    let third = key(&hotel, 3, clock.now());
+    assert_eq!(store.replace_verifier_keys(&third).await.unwrap(), 1);
+    let old = store.verifier_key(first.id).await.unwrap().unwrap();
+    assert_eq!(old.revoked_at, Some(second.created_at));
+    let middle = store.verifier_key(second.id).await.unwrap().unwrap();
+    assert_eq!(middle.revoked_at, Some(third.created_at));
+    assert_eq!(
+        store.verifier_key(third.id).await.unwrap().unwrap().revoked_at,
+        None
+    );
+    assert_eq!(store.verifier_keys().await.unwrap().len(), 3);
+
+    // A revoked key stays revoked; keys and verifiers are never deleted.
+    assert!(db
+        .exec("UPDATE verifier_keys SET revoked_at = NULL")
+        .await
+        .is_err());
+    assert!(db.exec("DELETE FROM verifier_keys").await.is_err());
+    assert!(db.exec("DELETE FROM verifiers").await.is_err());
+    assert_eq!(
+        store.verifier_key(first.id).await.unwrap().unwrap().revoked_at,
+        Some(second.created_at)
+    );
+}
+
+async fn a_rotated_out_key_is_refused_by_the_service(backend: Backend) {
+    let Some(test) = TestServices::new(backend).await else {
+        return;
+    };
+    let secrets = test.secrets().await;
+    let services = &test.services;
+    let issued = verifiers::register(
+        services,
+        &secrets,
+        NewVerifier {
+            name: "  西湖大酒店 ".into(),
+            category: VerifierCategory::Hotel,
+            purposes: vec![Purpose::HotelCheckin, Purpose::AgeOver18],
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(issued.verifier.name, "西湖大酒店");
+    let old_key = secrecy::ExposeSecret::expose_secret(&issued.key).to_owned();
+    assert!(old_key.starts_with("svk_"));
+    // Only a MAC is stored: the key text is nowhere in the row.
+    let stored = services
+        .store
+        .verifier_key(issued.key_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.key_mac.len(), 32);
+    assert!(!old_key.contains(&hex::encode(&stored.key_mac)));
+
+    // No trust list is published here: a live key gets as far as "not
+    // ready", a dead one no further than "unauthenticated".
+    let issuer = shengshi_app::eid::Issuer::load(
+        services,
+        shengshi_app::eid::EidSettings {
+            issuer: "https://shengshi.example".into(),
+            status_uri: "https://shengshi.example/eid/status/1".into(),
+            algorithm: shengshi_eid::Algorithm::Ed25519,
+            trust_root: None,
+            development_root: false,
+        },
+    )
+    .await
+    .unwrap();
+    let gate = VerifierGate::default();
+    let verify = |key: String| {
+        let (issuer, secrets, gate) = (&issuer, &secrets, &gate);
+        async move {
+            verifiers::verify(services, issuer, secrets, gate, Some(key.as_str()), "SS1:").await
+        }
+    };
+    assert!(matches!(
+        verify(old_key.clone()).await,
+        Err(VerificationRefused::NotReady(_))
+    ));
+    let rotated = verifiers::rotate_key(services, &secrets, issued.verifier.id)
+        .await
+        .unwrap();
+    assert_eq!(rotated.revoked, 1);
+    let new_key = secrecy::ExposeSecret::expose_secret(&rotated.key).to_owned();
+    assert_ne!(new_key, old_key);
+    assert!(matches!(
+        verify(old_key.clone()).await,
+        Err(VerificationRefused::Unauthenticated)
+    ));
+    assert!(matches!(
+        verify(new_key.clone()).await,
+        Err(VerificationRefused::NotReady(_))
+    ));
+    // A key with one character changed, or another key's secret under this
+    // key's id, is refused like an unknown one.
+    let mut tampered = new_key.clone().into_bytes();
+    let last = tampered.len() - 1;
+    tampered[last] = if tampered[last] == b'A' { b'B' } else { b'A' };
+    assert!(matches!(
+        verify(String::from_utf8(tampered).unwrap()).await,
+        Err(VerificationRefused::Unauthenticated)
+    ));
+    let (new_id, _) = new_key[4..].split_once('_').unwrap();
+    let (_, old_secret) = old_key[4..].split_once('_').unwrap();
+    assert!(matches!(
+        verify(format!("svk_{new_id}_{old_secret}")).await,
+        Err(VerificationRefused::Unauthenticated)
+    ));
+    assert!(matches!(
+        verify("Bearer nonsense".into()).await,
+        Err(VerificationRefused::Unauthenticated)
+    ));
+
+    // Suspended: refused whatever the key.
+    verifiers::set_active(services, issued.verifier.id, false)
+        .await
+        .unwrap();
+    assert!(matches!(
+        verify(new_key.clone()).await,
+        Err(VerificationRefused::Suspended)
+    ));
+    verifiers::set_active(services, issued.verifier.id, true)
+        .await
+        .unwrap();
+
+    // A hotel may not be registered for a full identity.
+    assert!(matches!(
+        verifiers::register(
+            services,
+            &secrets,
+            NewVerifier {
+                name: "西湖大酒店".into(),
+                category: VerifierCategory::Hotel,
+                purposes: vec![Purpose::IdentityFull],
+            },
+        )
+        .await,
+        Err(verifiers::VerifierAdminError::PurposeNotForCategory { .. })
+    ));
+
+    // Every refusal is a security event naming no code and no resident.
+    let events = services.store.security_events(0, 1000).await.unwrap();
+    let refusals: Vec<_> = events
+        .iter()
+        .filter_map(|e| match &e.event.event {
+            shengshi_domain::SecurityEventKind::VerificationRefused { verifier, reason } => {
+                Some((*verifier, reason.clone()))
+            }
+            _ => None,
+        })
+        .collect();
+    assert!(refusals.contains(&(Some(issued.verifier.id), "revoked_key".to_owned())));
+    assert!(refusals.contains(&(None, "unknown_key".to_owned())));
+    assert!(refusals.contains(&(Some(issued.verifier.id), "verifier_suspended".to_owned())));
+}
+
+async fn two_organisations_claiming_one_code_at_once_leave_one_owner(backend: Backend) {
+    let Some(TestServices {
+        db,
+        services,
+        clock,
+    }) = TestServices::new(backend).await
+    else {
+        return;
+    };
+    let store = services.store.clone();
+    let now = clock.now();
+    let hotel = verifier("西湖大酒店", "hotel", &["age_over_18"], now);
+    let shop = verifier("便利店", "retail", &["age_over_18"], now);
+    store
+        .insert_verifier(&hotel, &key(&hotel, 1, now))
+        .await
+        .unwrap();
+    store
+        .insert_verifier(&shop, &key(&shop, 2, now))
+        .await
+        .unwrap();
+    let card = card(&services, &clock, 4242).await;
+    let claim = |by: &StoredVerifier, cti: &str, at: Timestamp| StoredVerification {
+        cti: cti.to_owned(),
+        verifier: by.id,
+        card: card.id,
+        subject: card.subject,
+        verified_at: at,
+        expires_at: at.plus(Duration::seconds(60)),
+    };
+    let mut wins = [0, 0];
+    for round in 0..10u8 {
+        let cti = hex::encode([round; 16]);
+        let a = claim(&hotel, &cti, now);
+        let b = claim(&shop, &cti, now.plus(Duration::milliseconds(1)));
+        let (ra, rb) = tokio::join!(store.claim_verification(&a), store.claim_verification(&b));
+        let (ra, rb) = (ra.unwrap(), rb.unwrap());
+        // Both are answered with the one row that holds the code.
+        assert_eq!(ra, rb, "round {round}");
+        assert!(ra == a || ra == b, "round {round}: {ra:?}");
+        wins[usize::from(ra == b)] += 1;
+        // The winner scanning again is answered with its first claim.
+        let again = claim(
+            if ra == a { &hotel } else { &shop },
+            &cti,
+            now.plus(Duration::seconds(5)),
+        );
+        assert_eq!(store.claim_verification(&again).await.unwrap(), ra);
+        assert_eq!(store.verification(&cti).await.unwrap(), Some(ra));
+    }
+    assert_eq!(
+        store.verification(&hex::encode([99u8; 16])).await.unwrap(),
+        None
+    );
+    assert_eq!(wins[0] + wins[1], 10);
+
+    let page = store.verifications(None, 4).await.unwrap();
+    assert_eq!(page.len(), 4);
+    assert_eq!(page[0].cti, hex::encode([0u8; 16]));
+    let rest = store
+        .verifications(Some(page[3].cti.as_str()), 100)
+        .await
+        .unwrap();
+    assert_eq!(rest.len(), 6);
+    assert_eq!(rest[0].cti, hex::encode([4u8; 16]));
+
+    // A claim is never rewritten or removed.
+    assert!(db
+        .exec(&format!(
+            "UPDATE eid_verifications SET verified_at = verified_at + 1 WHERE cti = '{}'",
+            hex::encode([0u8; 16])
+        ))
+        .await
+        .is_err());
+    assert!(db.exec("DELETE FROM eid_verifications").await.is_err());
+    assert_eq!(store.verifications(None, 100).await.unwrap().len(), 10);
+}
+
+async fn a_card_is_found_by_its_status_index(backend: Backend) {
+    let Some(TestServices {
+        db: _db,
+        services,
+        clock,
+    }) = TestServices::new(backend).await
+    else {
+        return;
+    };
+    let store = &services.store;
+    let card = card(&services, &clock, 1_000_003).await;
+    assert_eq!(
+        store.card_by_status_index(1_000_003).await.unwrap(),
+        Some(card.clone())
+    );
+    assert_eq!(store.card_by_status_index(1_000_004).await.unwrap(), None);
+    // Revoked, it is still found (and says so).
+    store
+        .revoke_account_cards(card.account, CardStatusReason::Deceased, clock.now())
+        .await
+        .unwrap();
+    let found = store.card_by_status_index(1_000_003).await.unwrap().unwrap();
+    assert_eq!((found.id, found.status), (card.id, CardStatus::Revoked));
+}
+
+async fn suspension_is_recorded_and_identity_is_kept(backend: Backend) {
+    let Some(TestServices {
+        db,
+        services,
+        clock,
+    }) = TestServices::new(backend).await
+    else {
+        return;
+    };
+    let store = &services.store;
+    let bank = verifier("省农商银行", "bank", &["identity_full", "age_over_18"], clock.now());
+    store
+        .insert_verifier(&bank, &key(&bank, 9, clock.now()))
+        .await
+        .unwrap();
+    clock.advance(Duration::minutes(3));
+    assert!(store
+        .set_verifier_status(bank.id, "suspended", clock.now())
+        .await
+        .unwrap());
+    assert!(!store
+        .set_verifier_status(bank.id, "suspended", clock.now())
+        .await
+        .unwrap());
+    let now = store.verifier(bank.id).await.unwrap().unwrap();
+    assert_eq!((now.status.as_str(), now.changed_at), ("suspended", clock.now()));
+    assert_eq!(now.purposes, vec!["identity_full", "age_over_18"]);
+    assert_eq!(store.verifiers().await.unwrap(), vec![now]);
+    // A bank does not become a hotel.
+    assert!(db
+        .exec("UPDATE verifiers SET category = 'hotel'")
+        .await
+        .is_err());
+}
