@@ -284,6 +284,8 @@ describe('design system', () => {
         await visit(p, combo, 'access-log', '/account/access-log');
         await visit(p, combo, 'access-log-error', '/account/access-log?purpose=nonsense');
         await visit(p, combo, 'privacy', '/account/privacy');
+        await visit(p, combo, 'mandates', '/account/mandates');
+        await submit(p, combo, 'mandates-grant-error', '/account/mandates', 'form[action="/account/mandates"] button');
         await visit(p, combo, 'card', '/card');
         await submit(p, combo, 'privacy-correction-error', '/account/privacy', 'form[action="/account/privacy/corrections"] button');
         await submit(p, combo, 'privacy-close-error', '/account/privacy', 'form[action="/account/privacy/close"] button');
@@ -416,6 +418,16 @@ describe('design system', () => {
       await Promise.all([page.waitForURL('**/account'), page.keyboard.press('Enter')]);
       assert.match(await page.locator('main').innerText(), /L2/);
       await screenshot(page, 'keyboard-login-account-zh-CN-elderly');
+
+      // The e-ID card with the keyboard alone: activate, pick a purpose, see the code.
+      await tabTo(page, (f) => f.href === '/card', { what: 'the card link' });
+      await Promise.all([page.waitForURL('**/card'), page.keyboard.press('Enter')]);
+      await tabTo(page, (f) => f.text === '开通电子身份证', { what: 'the activate button' });
+      await Promise.all([page.waitForNavigation(), page.keyboard.press('Enter')]);
+      await tabTo(page, (f) => f.text === '酒店入住', { what: 'the hotel check-in choice' });
+      await Promise.all([page.waitForURL('**/card/show?**'), page.keyboard.press('Enter')]);
+      assert.match(await page.locator('#eid-live').getAttribute('data-code'), /^SS1:/);
+      await screenshot(page, 'keyboard-card-zh-CN-elderly');
     } finally {
       await page.context().close();
     }

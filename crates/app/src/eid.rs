@@ -1060,6 +1060,10 @@ pub async fn revoke_for_death(
     let Some(account) = services.store.active_account_by_id_number(&mac).await? else {
         return Ok(0);
     };
+    // At most one card is not revoked yet: name it in the security log.
+    let Some(card) = services.store.current_card(account.id).await? else {
+        return Ok(0);
+    };
     let revoked = services
         .store
         .revoke_account_cards(account.id, CardStatusReason::Deceased, services.clock.now())
@@ -1073,7 +1077,7 @@ pub async fn revoke_for_death(
             .record(
                 Actor::System,
                 SecurityEventKind::EidCardStatusChanged {
-                    card: uuid::Uuid::nil(),
+                    card: card.id.as_uuid(),
                     status: CardStatus::Revoked.name().to_owned(),
                     reason: CardStatusReason::Deceased.name().to_owned(),
                 },

@@ -71,8 +71,8 @@ pub struct Verifier {
 impl Verifier {
     fn from_stored(stored: StoredVerifier) -> Result<Self, StoreError> {
         let corrupt = |what: &str| StoreError::Corrupt(format!("verifier {}: {what}", stored.id));
-        let category =
-            eid::VerifierCategory::from_name(&stored.category).ok_or_else(|| corrupt("category"))?;
+        let category = eid::VerifierCategory::from_name(&stored.category)
+            .ok_or_else(|| corrupt("category"))?;
         let purposes = stored
             .purposes
             .iter()
@@ -192,7 +192,9 @@ fn new_key(
 
 fn check_new(new: &NewVerifier) -> Result<String, VerifierAdminError> {
     let name = new.name.trim();
-    if name.is_empty() || name.chars().count() > MAX_NAME_CHARS || name.chars().any(char::is_control)
+    if name.is_empty()
+        || name.chars().count() > MAX_NAME_CHARS
+        || name.chars().any(char::is_control)
     {
         return Err(VerifierAdminError::BadName);
     }
@@ -368,7 +370,10 @@ struct Bucket {
 impl Bucket {
     /// Takes one token, or says in how many seconds one will be there.
     fn take(&mut self, limits: RateLimits, now: Timestamp) -> Result<(), u32> {
-        let elapsed_ms = now.unix_millis().saturating_sub(self.at.unix_millis()).max(0);
+        let elapsed_ms = now
+            .unix_millis()
+            .saturating_sub(self.at.unix_millis())
+            .max(0);
         let burst = f64::from(limits.burst.max(1));
         let rate = f64::from(limits.per_second.max(1));
         // Whole milliseconds only, so tests on a fixed clock are exact.
@@ -419,8 +424,8 @@ impl VerifierGate {
         let mut buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
         if buckets.len() > 10_000 {
             // Keys idle long enough to be full again need no bucket.
-            let full_after_ms = i64::from(self.limits.burst) * 1000
-                / i64::from(self.limits.per_second.max(1));
+            let full_after_ms =
+                i64::from(self.limits.burst) * 1000 / i64::from(self.limits.per_second.max(1));
             buckets.retain(|_, b| now.unix_millis() - b.at.unix_millis() < full_after_ms);
         }
         let limits = self.limits;
@@ -434,7 +439,10 @@ impl VerifierGate {
     }
 
     fn may_log_unknown_key(&self, now: Timestamp) -> bool {
-        let mut bucket = self.unknown_key_log.lock().unwrap_or_else(|p| p.into_inner());
+        let mut bucket = self
+            .unknown_key_log
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
         bucket
             .get_or_insert(Bucket {
                 tokens: f64::from(UNKNOWN_KEY_LOG_LIMITS.burst),
@@ -499,7 +507,7 @@ impl VerificationRefused {
             Self::Suspended => "verifier_suspended",
             Self::PurposeNotAllowed { .. } => "purpose_not_allowed",
             Self::AlreadyUsed => "already_used",
-            Self::Invalid(code) => *code,
+            Self::Invalid(code) => code,
             Self::NotReady(_) => "not_ready",
             Self::Internal(_) => "internal",
         }
@@ -564,7 +572,10 @@ async fn unknown_key(
     if gate.may_log_unknown_key(now) {
         refused(services, None, VerificationRefused::Unauthenticated).await
     } else {
-        tracing::warn!(why, "verifier API key refused (security log entries throttled)");
+        tracing::warn!(
+            why,
+            "verifier API key refused (security log entries throttled)"
+        );
         VerificationRefused::Unauthenticated
     }
 }
@@ -637,13 +648,16 @@ pub async fn verify(
     let now = services.clock.now();
     let trust = issuer.trust_list(now)?;
     let status = crate::eid::status_list_token(services, issuer).await?;
-    let verified =
-        match eid::verify_presentation(code, &trust, Some(&*status), unix_seconds(now), &policy()) {
-            Ok(verified) => verified,
-            Err(e) => {
-                return Err(refused(services, org, VerificationRefused::Invalid(e.code())).await)
-            }
-        };
+    let verified = match eid::verify_presentation(
+        code,
+        &trust,
+        Some(&*status),
+        unix_seconds(now),
+        &policy(),
+    ) {
+        Ok(verified) => verified,
+        Err(e) => return Err(refused(services, org, VerificationRefused::Invalid(e.code())).await),
+    };
     // A code another organisation accepted is refused before anything else
     // about this one: it is spent. (A read only: the claim below is what
     // decides a race.)

@@ -32,7 +32,10 @@ pub enum Accessor {
     /// A registered verifier organisation (a hotel, a station, a bank) that
     /// checked one of the resident's e-ID codes online. The resident sees
     /// the organisation's name as it was registered at the time.
-    Verifier { organisation: uuid::Uuid, name: String },
+    Verifier {
+        organisation: uuid::Uuid,
+        name: String,
+    },
 }
 
 /// Why the data was opened. A fixed list: the door refuses anything else.

@@ -13,8 +13,7 @@ use super::{db, timestamp, PostgresStore};
 
 const VERIFIER_COLUMNS: &str = "id, name, category, purposes, status, created_at, changed_at";
 const KEY_COLUMNS: &str = "id, verifier_id, key_mac, created_at, revoked_at";
-const VERIFICATION_COLUMNS: &str =
-    "cti, verifier_id, card_id, subject_id, verified_at, expires_at";
+const VERIFICATION_COLUMNS: &str = "cti, verifier_id, card_id, subject_id, verified_at, expires_at";
 
 fn verifier_from_row(r: PgRow) -> Result<StoredVerifier, StoreError> {
     let purposes: String = r.try_get("purposes").map_err(db)?;
@@ -245,7 +244,7 @@ impl VerifierStore for PostgresStore {
     ) -> Result<Vec<StoredVerification>, StoreError> {
         sqlx::query(&format!(
             "SELECT {VERIFICATION_COLUMNS} FROM eid_verifications \
-             WHERE cti COLLATE "C" > $1 ORDER BY cti COLLATE "C" LIMIT $2"
+             WHERE cti COLLATE \"C\" > $1 ORDER BY cti COLLATE \"C\" LIMIT $2"
         ))
         .bind(after.unwrap_or(""))
         .bind(i64::from(limit))

@@ -13,8 +13,7 @@ use super::{db, timestamp, SqliteStore};
 
 const VERIFIER_COLUMNS: &str = "id, name, category, purposes, status, created_at, changed_at";
 const KEY_COLUMNS: &str = "id, verifier_id, key_mac, created_at, revoked_at";
-const VERIFICATION_COLUMNS: &str =
-    "cti, verifier_id, card_id, subject_id, verified_at, expires_at";
+const VERIFICATION_COLUMNS: &str = "cti, verifier_id, card_id, subject_id, verified_at, expires_at";
 
 fn verifier_from_row(r: SqliteRow) -> Result<StoredVerifier, StoreError> {
     let purposes: String = r.try_get("purposes").map_err(db)?;

@@ -546,3 +546,45 @@ impl TestServices {
         .expect("platform secrets")
     }
 }
+
+/// An active real-name (L2) account with its own data key and an empty
+/// sealed profile, written in one transaction as registration writes it.
+pub async fn add_account(
+    services: &shengshi_app::Services,
+    clock: &dyn Clock,
+) -> shengshi_store::StoredAccount {
+    let now = clock.now();
+    let subject = shengshi_domain::SubjectId::new();
+    let key_id = uuid::Uuid::now_v7();
+    let key = shengshi_envelope::DataKey::generate(
+        shengshi_envelope::KeyRef(*key_id.as_bytes()),
+        shengshi_envelope::Algorithm::Aes256Gcm,
+    );
+    let account = shengshi_store::StoredAccount {
+        id: shengshi_domain::AccountId::new(),
+        subject,
+        assurance_level: 2,
+        id_number_mac: Some(uuid::Uuid::now_v7().as_bytes().to_vec()),
+        phone_mac: uuid::Uuid::now_v7().as_bytes().to_vec(),
+        sealed_profile: key.seal(b"{}", b"account.profile").into_bytes(),
+        status: "active".into(),
+        in_person_verified_at: None,
+        created_at: now,
+        updated_at: now,
+    };
+    let stored_key = shengshi_store::StoredDataKey {
+        subject,
+        key_id,
+        algorithm: "aes-256-gcm".into(),
+        kek_id: services.kek.id().into(),
+        wrapped_key: Some(key.wrap(services.kek.as_ref()).await.expect("wrap")),
+        created_at: now,
+        destroyed_at: None,
+    };
+    services
+        .store
+        .create_account(&account, &stored_key)
+        .await
+        .expect("the account");
+    account
+}

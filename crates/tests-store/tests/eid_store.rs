@@ -4,14 +4,13 @@
 //! that are compare-and-set and final once revoked, cards revoked with the
 //! account that held them, issuer keys that are never deleted.
 
-use shengshi_app::Services;
-use shengshi_domain::{AccountId, CardId, Clock, FixedClock, SubjectId, Timestamp};
+use shengshi_domain::{AccountId, CardId, Clock, SubjectId, Timestamp};
 use shengshi_envelope::{Algorithm, DataKey, KeyRef};
 use shengshi_store::{
     CardStatus, CardStatusEntry, CardStatusReason, DevicePresentation, StoreError, StoredAccount,
     StoredCard, StoredDataKey, StoredIssuerKey, StoredTrustList,
 };
-use shengshi_test_support::{tests_on_both_backends, Backend, TestServices};
+use shengshi_test_support::{add_account, tests_on_both_backends, Backend, TestServices};
 use time::Duration;
 
 tests_on_both_backends!(
@@ -24,40 +23,6 @@ tests_on_both_backends!(
     a_death_in_the_registry_revokes_the_card,
     a_reported_offline_code_is_remembered_once,
 );
-
-async fn account(services: &Services, clock: &FixedClock) -> StoredAccount {
-    let now = clock.now();
-    let subject = SubjectId::new();
-    let key_id = uuid::Uuid::now_v7();
-    let key = DataKey::generate(KeyRef(*key_id.as_bytes()), Algorithm::Aes256Gcm);
-    let account = StoredAccount {
-        id: AccountId::new(),
-        subject,
-        assurance_level: 2,
-        id_number_mac: Some(uuid::Uuid::now_v7().as_bytes().to_vec()),
-        phone_mac: uuid::Uuid::now_v7().as_bytes().to_vec(),
-        sealed_profile: key.seal(b"{}", b"account.profile").into_bytes(),
-        status: "active".into(),
-        in_person_verified_at: None,
-        created_at: now,
-        updated_at: now,
-    };
-    let stored_key = StoredDataKey {
-        subject,
-        key_id,
-        algorithm: "aes-256-gcm".into(),
-        kek_id: services.kek.id().into(),
-        wrapped_key: Some(key.wrap(services.kek.as_ref()).await.unwrap()),
-        created_at: now,
-        destroyed_at: None,
-    };
-    services
-        .store
-        .create_account(&account, &stored_key)
-        .await
-        .unwrap();
-    account
-}
 
 fn card(account: &StoredAccount, index: u32, at: Timestamp) -> StoredCard {
     StoredCard {
@@ -83,7 +48,7 @@ async fn a_new_card_replaces_the_current_one_in_one_step(backend: Backend) {
         return;
     };
     let store = &services.store;
-    let resident = account(&services, &clock).await;
+    let resident = add_account(&services, &clock).await;
     assert_eq!(store.current_card(resident.id).await.unwrap(), None);
 
     let first = card(&resident, 41, clock.now());
@@ -127,8 +92,8 @@ async fn a_taken_status_index_changes_nothing(backend: Backend) {
         return;
     };
     let store = &services.store;
-    let alice = account(&services, &clock).await;
-    let bob = account(&services, &clock).await;
+    let alice = add_account(&services, &clock).await;
+    let bob = add_account(&services, &clock).await;
     let alices = card(&alice, 7, clock.now());
     store.activate_card(&alices).await.unwrap();
     let bobs = card(&bob, 7, clock.now());
@@ -161,7 +126,7 @@ async fn status_changes_are_compare_and_set_and_revocation_is_final(backend: Bac
         return;
     };
     let store = &services.store;
-    let resident = account(&services, &clock).await;
+    let resident = add_account(&services, &clock).await;
     let c = card(&resident, 3, clock.now());
     store.activate_card(&c).await.unwrap();
 
@@ -247,7 +212,7 @@ async fn closing_or_evicting_an_account_revokes_its_card(backend: Backend) {
         return;
     };
     let store = &services.store;
-    let closing = account(&services, &clock).await;
+    let closing = add_account(&services, &clock).await;
     store
         .activate_card(&card(&closing, 10, clock.now()))
         .await
@@ -255,7 +220,7 @@ async fn closing_or_evicting_an_account_revokes_its_card(backend: Backend) {
     assert!(store.close_account(closing.id, clock.now()).await.unwrap());
     assert_eq!(store.current_card(closing.id).await.unwrap(), None);
 
-    let squatter = account(&services, &clock).await;
+    let squatter = add_account(&services, &clock).await;
     store
         .activate_card(&card(&squatter, 11, clock.now()))
         .await
@@ -312,7 +277,7 @@ async fn concurrent_activations_leave_one_current_card(backend: Backend) {
         return;
     };
     let store = services.store.clone();
-    let resident = account(&services, &clock).await;
+    let resident = add_account(&services, &clock).await;
     for round in 0..5u32 {
         let a = card(&resident, 100 + round * 2, clock.now());
         let b = card(&resident, 101 + round * 2, clock.now());
@@ -437,7 +402,7 @@ async fn a_death_in_the_registry_revokes_the_card(backend: Backend) {
     .await
     .unwrap();
     // The holder's account, found by the MAC of the ID number as registration stores it.
-    let template = account(services, clock).await;
+    let template = add_account(services, clock).await;
     let with_mac = StoredAccount {
         id: AccountId::new(),
         subject: SubjectId::new(),
@@ -513,7 +478,7 @@ async fn a_reported_offline_code_is_remembered_once(backend: Backend) {
         return;
     };
     let store = &services.store;
-    let resident = account(&services, &clock).await;
+    let resident = add_account(&services, &clock).await;
     let c = card(&resident, 77, clock.now());
     store.activate_card(&c).await.unwrap();
     let code = |n: u8| DevicePresentation {

@@ -6,12 +6,9 @@
 use shengshi_app::mandates::{self, GrantRequest};
 use shengshi_app::Services;
 use shengshi_domain::mandate::{MandateStatus, Relationship, ServiceSet};
-use shengshi_domain::{AccountId, Clock, FixedClock, SubjectId};
-use shengshi_envelope::{Algorithm, DataKey, KeyRef};
-use shengshi_store::{
-    PasskeyOwner, StoredAccount, StoredCorrection, StoredDataKey, StoredPasskey, StoredSession,
-};
-use shengshi_test_support::{tests_on_both_backends, Backend, TestServices};
+use shengshi_domain::{AccountId, Clock, FixedClock};
+use shengshi_store::{PasskeyOwner, StoredCorrection, StoredPasskey, StoredSession};
+use shengshi_test_support::{add_account, tests_on_both_backends, Backend, TestServices};
 use time::Duration;
 
 tests_on_both_backends!(
@@ -20,37 +17,7 @@ tests_on_both_backends!(
 );
 
 async fn account(services: &Services, clock: &FixedClock) -> AccountId {
-    let now = clock.now();
-    let subject = SubjectId::new();
-    let key_id = uuid::Uuid::now_v7();
-    let key = DataKey::generate(KeyRef(*key_id.as_bytes()), Algorithm::Aes256Gcm);
-    let account = StoredAccount {
-        id: AccountId::new(),
-        subject,
-        assurance_level: 2,
-        id_number_mac: Some(uuid::Uuid::now_v7().as_bytes().to_vec()),
-        phone_mac: uuid::Uuid::now_v7().as_bytes().to_vec(),
-        sealed_profile: key.seal(b"{}", b"account.profile").into_bytes(),
-        status: "active".into(),
-        in_person_verified_at: None,
-        created_at: now,
-        updated_at: now,
-    };
-    let stored_key = StoredDataKey {
-        subject,
-        key_id,
-        algorithm: "aes-256-gcm".into(),
-        kek_id: services.kek.id().into(),
-        wrapped_key: Some(key.wrap(services.kek.as_ref()).await.unwrap()),
-        created_at: now,
-        destroyed_at: None,
-    };
-    services
-        .store
-        .create_account(&account, &stored_key)
-        .await
-        .unwrap();
-    account.id
+    add_account(services, clock).await.id
 }
 
 fn correction(account: AccountId, field: &str, at: shengshi_domain::Timestamp) -> StoredCorrection {

@@ -117,12 +117,20 @@ async fn keys_are_found_by_id_and_rotation_revokes_the_older_ones(backend: Backe
     let first = key(&hotel, 1, clock.now());
     store.insert_verifier(&hotel, &first).await.unwrap();
     assert_eq!(store.verifier(hotel.id).await.unwrap(), Some(hotel.clone()));
-    assert_eq!(store.verifier_key(first.id).await.unwrap(), Some(first.clone()));
-    assert_eq!(store.verifier_key(uuid::Uuid::now_v7()).await.unwrap(), None);
+    assert_eq!(
+        store.verifier_key(first.id).await.unwrap(),
+        Some(first.clone())
+    );
+    assert_eq!(
+        store.verifier_key(uuid::Uuid::now_v7()).await.unwrap(),
+        None
+    );
     // The same MAC twice is refused (and changes nothing).
     let station = verifier("杭州东站", "railway", &["travel_security"], clock.now());
     assert!(matches!(
-        store.insert_verifier(&station, &key(&station, 1, clock.now())).await,
+        store
+            .insert_verifier(&station, &key(&station, 1, clock.now()))
+            .await,
         Err(StoreError::Conflict(_))
     ));
     assert_eq!(store.verifier(station.id).await.unwrap(), None);
@@ -138,7 +146,12 @@ async fn keys_are_found_by_id_and_rotation_revokes_the_older_ones(backend: Backe
     let middle = store.verifier_key(second.id).await.unwrap().unwrap();
     assert_eq!(middle.revoked_at, Some(third.created_at));
     assert_eq!(
-        store.verifier_key(third.id).await.unwrap().unwrap().revoked_at,
+        store
+            .verifier_key(third.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .revoked_at,
         None
     );
     assert_eq!(store.verifier_keys().await.unwrap().len(), 3);
@@ -151,7 +164,12 @@ async fn keys_are_found_by_id_and_rotation_revokes_the_older_ones(backend: Backe
     assert!(db.exec("DELETE FROM verifier_keys").await.is_err());
     assert!(db.exec("DELETE FROM verifiers").await.is_err());
     assert_eq!(
-        store.verifier_key(first.id).await.unwrap().unwrap().revoked_at,
+        store
+            .verifier_key(first.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .revoked_at,
         Some(second.created_at)
     );
 }
@@ -387,7 +405,11 @@ async fn a_card_is_found_by_its_status_index(backend: Backend) {
         .revoke_account_cards(card.account, CardStatusReason::Deceased, clock.now())
         .await
         .unwrap();
-    let found = store.card_by_status_index(1_000_003).await.unwrap().unwrap();
+    let found = store
+        .card_by_status_index(1_000_003)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!((found.id, found.status), (card.id, CardStatus::Revoked));
 }
 
@@ -401,7 +423,12 @@ async fn suspension_is_recorded_and_identity_is_kept(backend: Backend) {
         return;
     };
     let store = &services.store;
-    let bank = verifier("省农商银行", "bank", &["identity_full", "age_over_18"], clock.now());
+    let bank = verifier(
+        "省农商银行",
+        "bank",
+        &["identity_full", "age_over_18"],
+        clock.now(),
+    );
     store
         .insert_verifier(&bank, &key(&bank, 9, clock.now()))
         .await
@@ -416,7 +443,10 @@ async fn suspension_is_recorded_and_identity_is_kept(backend: Backend) {
         .await
         .unwrap());
     let now = store.verifier(bank.id).await.unwrap().unwrap();
-    assert_eq!((now.status.as_str(), now.changed_at), ("suspended", clock.now()));
+    assert_eq!(
+        (now.status.as_str(), now.changed_at),
+        ("suspended", clock.now())
+    );
     assert_eq!(now.purposes, vec!["identity_full", "age_over_18"]);
     assert_eq!(store.verifiers().await.unwrap(), vec![now]);
     // A bank does not become a hotel.

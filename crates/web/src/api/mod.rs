@@ -213,10 +213,7 @@ pub fn routes() -> Router<AppState> {
         .route("/.well-known/eid/trust-list", get(eid::trust_list))
         .route("/.well-known/eid/jwks.json", get(eid::jwks))
         .route("/eid/status/1", get(eid::status_list))
-        .route(
-            "/api/v1/verifier/verifications",
-            post(verifier::verify),
-        )
+        .route("/api/v1/verifier/verifications", post(verifier::verify))
         .route(
             "/.well-known/eid/development-trust-root",
             get(eid::development_trust_root),

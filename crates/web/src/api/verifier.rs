@@ -214,7 +214,10 @@ mod tests {
         assert_eq!(bearer(&headers), Some("svk_abc"));
         headers.insert(AUTHORIZATION, HeaderValue::from_static("bearer  svk_abc "));
         assert_eq!(bearer(&headers), Some("svk_abc"));
-        headers.insert(AUTHORIZATION, HeaderValue::from_static("Basic c3ZrX2FiYw=="));
+        headers.insert(
+            AUTHORIZATION,
+            HeaderValue::from_static("Basic c3ZrX2FiYw=="),
+        );
         assert_eq!(bearer(&headers), None);
     }
 

@@ -125,7 +125,11 @@ pub async fn list(
                     when_iso: row.at.to_rfc3339(),
                     who: accessor_text(l, row),
                     purpose: purpose_text(l, row.purpose),
-                    reference: row.reference.clone().unwrap_or_else(|| "—".to_owned()),
+                    reference: row
+                        .reference
+                        .as_deref()
+                        .map(|r| reference_text(l, r))
+                        .unwrap_or_else(|| "—".to_owned()),
                     fields: row
                         .fields
                         .iter()
@@ -193,6 +197,51 @@ mod tests {
         assert_eq!(
             href(Some(Purpose::CounterCheck), 5, Some(9)),
             "/account/access-log?purpose=counter_check&before=9&limit=5"
+        );
+    }
+}
+
+/// A reference as a resident reads it: an e-ID code names its purpose and
+/// verifier in words and a short id; anything else is shown as recorded.
+fn reference_text(lang: Lang, reference: &str) -> String {
+    let mut parts = reference.split(':');
+    let (Some(kind), Some(purpose), Some(category), Some(id)) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return reference.to_owned();
+    };
+    if !matches!(kind, "eid-presentation" | "eid-offline") || parts.next().is_some() {
+        return reference.to_owned();
+    }
+    let label = t(lang, &format!("card.choice.{purpose}.{category}"));
+    if label == shengshi_i18n::MISSING || id.len() < 8 || !id.is_ascii() {
+        return reference.to_owned();
+    }
+    format!("{label} · {}", &id[..8])
+}
+
+#[cfg(test)]
+mod reference_tests {
+    use super::*;
+
+    #[test]
+    fn e_id_codes_are_named_in_words() {
+        let id = "0123456789abcdef0123456789abcdef";
+        assert_eq!(
+            reference_text(
+                Lang::En,
+                &format!("eid-presentation:hotel_checkin:hotel:{id}")
+            ),
+            "Hotel check-in · 01234567"
+        );
+        assert_eq!(
+            reference_text(Lang::ZhCn, &format!("eid-offline:age_over_18:retail:{id}")),
+            "证明已满18周岁 · 01234567"
+        );
+        assert_eq!(reference_text(Lang::En, "case:42"), "case:42");
+        assert_eq!(
+            reference_text(Lang::En, "eid-presentation:nonsense:hotel:0123456789"),
+            "eid-presentation:nonsense:hotel:0123456789"
         );
     }
 }

@@ -33,6 +33,7 @@ mod counter;
 mod error;
 mod forms;
 mod login;
+mod mandates;
 mod privacy;
 mod register;
 mod sessions;
@@ -82,6 +83,18 @@ pub fn routes() -> Router<AppState> {
         .route("/account", get(login::account))
         .route("/account/passkeys/remove", post(login::remove_passkey))
         .route("/account/sessions", get(sessions::list))
+        .route(
+            "/account/mandates",
+            get(mandates::page).post(mandates::grant),
+        )
+        .route(
+            "/account/mandates/revoke",
+            back_to_form("/account/mandates").post(mandates::revoke),
+        )
+        .route(
+            "/account/mandates/act",
+            back_to_form("/account/mandates").post(mandates::act),
+        )
         .route("/account/access-log", get(access_log::list))
         .route("/card", get(card::page))
         .route("/card/activate", back_to_form("/card").post(card::activate))
