@@ -843,6 +843,71 @@ pub(crate) fn attributes_context(card: CardId) -> Vec<u8> {
     context
 }
 
+/// A resident's active card, opened to sign something for them.
+pub(crate) struct OpenedCard {
+    pub(crate) card: StoredCard,
+    pub(crate) attributes: CardAttributes,
+    pub(crate) signer: Arc<eid::SoftwareKey>,
+    pub(crate) now: Timestamp,
+    /// A fresh random id for what is signed.
+    pub(crate) cti: [u8; 16],
+}
+
+/// The steps every signing for a resident shares: the card must be current
+/// and not suspended, a key must be able to sign, the resident must be within
+/// the per-minute allowance; then the card's attributes open through the door
+/// under `purpose`, the access naming what is signed (`reference` gets the hex
+/// of the new id) and the `fields` it uses.
+pub(crate) async fn open_card_for_signing(
+    services: &Services,
+    issuer: &Issuer,
+    account: &StoredAccount,
+    purpose: Purpose,
+    reference: impl FnOnce(&str) -> String,
+    fields: &[&'static str],
+) -> Result<OpenedCard, EidError> {
+    let card = services
+        .store
+        .current_card(account.id)
+        .await?
+        .ok_or(EidError::NoCard)?;
+    if card.status == CardStatus::Suspended {
+        return Err(EidError::CardSuspended);
+    }
+    let now = services.clock.now();
+    let signer = issuer.current_signer(now)?;
+    if !issuer.allow_code(account.id, now) {
+        return Err(EidError::TooManyPresentations);
+    }
+    let mut cti = [0u8; 16];
+    rand::thread_rng().fill_bytes(&mut cti);
+    let opened = door::open(
+        services,
+        AccessRequest {
+            subject: account.subject,
+            accessor: Accessor::Subject,
+            purpose,
+            reference: Some(reference(&hex::encode(cti))),
+            fields: fields.to_vec(),
+        },
+    )
+    .await
+    .map_err(internal)?;
+    let sealed =
+        shengshi_envelope::Sealed::from_bytes(card.sealed_attributes.clone()).map_err(internal)?;
+    let plain = opened
+        .open(&sealed, &attributes_context(card.id))
+        .map_err(internal)?;
+    let attributes = serde_json::from_slice(&plain).map_err(internal)?;
+    Ok(OpenedCard {
+        card,
+        attributes,
+        signer,
+        now,
+        cti,
+    })
+}
+
 /// A presentation code minted for the resident.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Presentation {
@@ -873,44 +938,28 @@ pub async fn present(
             category: category.name(),
         });
     }
-    let card = services
-        .store
-        .current_card(account.id)
-        .await?
-        .ok_or(EidError::NoCard)?;
-    if card.status == CardStatus::Suspended {
-        return Err(EidError::CardSuspended);
-    }
-    let now = services.clock.now();
-    let signer = issuer.current_signer(now)?;
-    if !issuer.allow_code(account.id, now) {
-        return Err(EidError::TooManyPresentations);
-    }
-    let mut cti = [0u8; 16];
-    rand::thread_rng().fill_bytes(&mut cti);
-    let id = hex::encode(cti);
-    let opened = door::open(
+    let OpenedCard {
+        card,
+        attributes,
+        signer,
+        now,
+        cti,
+    } = open_card_for_signing(
         services,
-        AccessRequest {
-            subject: account.subject,
-            accessor: Accessor::Subject,
-            purpose: Purpose::EidPresentation,
-            reference: Some(format!(
+        issuer,
+        account,
+        Purpose::EidPresentation,
+        |id| {
+            format!(
                 "eid-presentation:{}:{}:{id}",
                 purpose.name(),
                 category.name()
-            )),
-            fields: purpose_fields(purpose).to_vec(),
+            )
         },
+        purpose_fields(purpose),
     )
-    .await
-    .map_err(internal)?;
-    let sealed =
-        shengshi_envelope::Sealed::from_bytes(card.sealed_attributes.clone()).map_err(internal)?;
-    let plain = opened
-        .open(&sealed, &attributes_context(card.id))
-        .map_err(internal)?;
-    let attributes: CardAttributes = serde_json::from_slice(&plain).map_err(internal)?;
+    .await?;
+    let id = hex::encode(cti);
     let attributes = attributes.to_eid(services.clock.today())?;
     let issued_at = unix_seconds(now);
     let text = eid::mint_presentation(

@@ -7,12 +7,11 @@ use rand::RngCore;
 use shengshi_domain::access::{Accessor, Purpose};
 use shengshi_domain::Timestamp;
 use shengshi_eid as eid;
-use shengshi_store::{CardStatus, StoredAccount};
+use shengshi_store::StoredAccount;
 
-use crate::door::{self, AccessRequest};
 use crate::eid::{
-    attributes_context, from_unix_seconds, internal, purpose_fields, require_eligible,
-    unix_seconds, CardAttributes, EidError, Issuer, CARD_FIELDS,
+    from_unix_seconds, internal, open_card_for_signing, purpose_fields, require_eligible,
+    unix_seconds, EidError, Issuer, OpenedCard, CARD_FIELDS,
 };
 use crate::Services;
 
@@ -42,39 +41,21 @@ pub async fn issue_holder_credential(
     device_key: &eid::PublicKey,
 ) -> Result<HolderCredential, EidError> {
     require_eligible(account)?;
-    let card = services
-        .store
-        .current_card(account.id)
-        .await?
-        .ok_or(EidError::NoCard)?;
-    if card.status == CardStatus::Suspended {
-        return Err(EidError::CardSuspended);
-    }
-    let now = services.clock.now();
-    let signer = issuer.current_signer(now)?;
-    if !issuer.allow_code(account.id, now) {
-        return Err(EidError::TooManyPresentations);
-    }
-    let mut cti = [0u8; 16];
-    rand::thread_rng().fill_bytes(&mut cti);
-    let opened = door::open(
+    let OpenedCard {
+        card,
+        attributes: stored,
+        signer,
+        now,
+        cti,
+    } = open_card_for_signing(
         services,
-        AccessRequest {
-            subject: account.subject,
-            accessor: Accessor::Subject,
-            purpose: Purpose::EidHolderCredential,
-            reference: Some(format!("eid-holder-credential:{}", hex::encode(cti))),
-            fields: CARD_FIELDS.to_vec(),
-        },
+        issuer,
+        account,
+        Purpose::EidHolderCredential,
+        |id| format!("eid-holder-credential:{id}"),
+        &CARD_FIELDS,
     )
-    .await
-    .map_err(internal)?;
-    let sealed =
-        shengshi_envelope::Sealed::from_bytes(card.sealed_attributes.clone()).map_err(internal)?;
-    let plain = opened
-        .open(&sealed, &attributes_context(card.id))
-        .map_err(internal)?;
-    let stored: CardAttributes = serde_json::from_slice(&plain).map_err(internal)?;
+    .await?;
     let today = services.clock.today();
     let attributes = stored.to_eid(today)?;
     let age_over_60 = stored.age(today)? >= 60;

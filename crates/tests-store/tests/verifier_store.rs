@@ -7,14 +7,13 @@
 
 use shengshi_app::verifiers::{self, NewVerifier, VerificationRefused, VerifierGate};
 use shengshi_app::Services;
-use shengshi_domain::{AccountId, CardId, Clock, FixedClock, SubjectId, Timestamp};
+use shengshi_domain::{CardId, Clock, FixedClock, Timestamp};
 use shengshi_eid::{Purpose, VerifierCategory};
-use shengshi_envelope::{Algorithm, DataKey, KeyRef};
 use shengshi_store::{
-    CardStatus, CardStatusReason, StoreError, StoredAccount, StoredCard, StoredDataKey,
-    StoredVerification, StoredVerifier, StoredVerifierKey,
+    CardStatus, CardStatusReason, StoreError, StoredCard, StoredVerification, StoredVerifier,
+    StoredVerifierKey,
 };
-use shengshi_test_support::{tests_on_both_backends, Backend, TestServices};
+use shengshi_test_support::{add_account, tests_on_both_backends, Backend, TestServices};
 use time::Duration;
 
 tests_on_both_backends!(
@@ -25,42 +24,8 @@ tests_on_both_backends!(
     suspension_is_recorded_and_identity_is_kept,
 );
 
-async fn account(services: &Services, clock: &FixedClock) -> StoredAccount {
-    let now = clock.now();
-    let subject = SubjectId::new();
-    let key_id = uuid::Uuid::now_v7();
-    let key = DataKey::generate(KeyRef(*key_id.as_bytes()), Algorithm::Aes256Gcm);
-    let account = StoredAccount {
-        id: AccountId::new(),
-        subject,
-        assurance_level: 2,
-        id_number_mac: Some(uuid::Uuid::now_v7().as_bytes().to_vec()),
-        phone_mac: uuid::Uuid::now_v7().as_bytes().to_vec(),
-        sealed_profile: key.seal(b"{}", b"account.profile").into_bytes(),
-        status: "active".into(),
-        in_person_verified_at: None,
-        created_at: now,
-        updated_at: now,
-    };
-    let stored_key = StoredDataKey {
-        subject,
-        key_id,
-        algorithm: "aes-256-gcm".into(),
-        kek_id: services.kek.id().into(),
-        wrapped_key: Some(key.wrap(services.kek.as_ref()).await.unwrap()),
-        created_at: now,
-        destroyed_at: None,
-    };
-    services
-        .store
-        .create_account(&account, &stored_key)
-        .await
-        .unwrap();
-    account
-}
-
 async fn card(services: &Services, clock: &FixedClock, index: u32) -> StoredCard {
-    let resident = account(services, clock).await;
+    let resident = add_account(services, clock).await;
     let card = StoredCard {
         id: CardId::new(),
         account: resident.id,

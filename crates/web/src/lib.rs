@@ -74,3 +74,13 @@ pub fn router(state: AppState) -> Router {
         .with_state(state);
     middleware::apply(router, metrics)
 }
+
+/// Marks a response as never to be cached by a browser or a proxy: personal
+/// data, one-time codes and who looked at whose data.
+pub(crate) fn no_store(mut response: axum::response::Response) -> axum::response::Response {
+    response.headers_mut().insert(
+        axum::http::header::CACHE_CONTROL,
+        axum::http::HeaderValue::from_static("no-store"),
+    );
+    response
+}

@@ -4,7 +4,7 @@
 //! any one of them to check against the platform's signed checkpoint.
 
 use axum::extract::{Path, RawQuery, State};
-use axum::http::header::{CACHE_CONTROL, CONTENT_DISPOSITION, CONTENT_TYPE};
+use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
 use axum::http::HeaderValue;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -22,7 +22,7 @@ use super::registration::field;
 use super::session::Authenticated;
 use crate::lang::{query_param, RequestLang};
 use crate::problem::{Problem, ProblemKind};
-use crate::AppState;
+use crate::{no_store, AppState};
 
 /// Rows per page when the request names no `limit`.
 pub const DEFAULT_LIMIT: u32 = 20;
@@ -155,14 +155,6 @@ fn view_problem(lang: Lang, error: AccessViewError) -> Problem {
         AccessViewError::NotFound => Problem::new(ProblemKind::AccessEntryNotFound, lang, &[]),
         other => Problem::internal(lang, &other),
     }
-}
-
-fn no_store(mut response: Response) -> Response {
-    // Who looked at a person's data is itself personal: never cache it.
-    response
-        .headers_mut()
-        .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    response
 }
 
 /// Reads `purpose`, `before` and `limit` from a query string; empty values

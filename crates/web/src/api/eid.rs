@@ -18,7 +18,7 @@ use super::registration::field;
 use super::session::Authenticated;
 use crate::lang::RequestLang;
 use crate::problem::{ApiJson, Problem, ProblemKind};
-use crate::AppState;
+use crate::{no_store, AppState};
 
 /// The resident's electronic ID card.
 #[derive(Debug, Serialize, ToSchema)]
@@ -116,13 +116,6 @@ pub(crate) fn eid_problem(lang: Lang, error: &EidError) -> Problem {
         tracing::warn!(%error, "e-ID not ready");
     }
     Problem::new(kind, lang, &[])
-}
-
-pub(crate) fn no_store(mut response: Response) -> Response {
-    response
-        .headers_mut()
-        .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    response
 }
 
 /// Your electronic ID card, if you have activated one.

@@ -11,12 +11,12 @@ use shengshi_app::eid_holder as app_holder;
 use shengshi_i18n::Lang;
 use utoipa::ToSchema;
 
-use super::eid::{eid_problem, no_store, parse_request};
+use super::eid::{eid_problem, parse_request};
 use super::registration::field;
 use super::session::Authenticated;
 use crate::lang::RequestLang;
 use crate::problem::{ApiJson, Problem};
-use crate::AppState;
+use crate::{no_store, AppState};
 
 /// The phone's P-256 public key (the affine coordinates, base64url).
 #[derive(Debug, Deserialize, ToSchema)]

@@ -2,7 +2,7 @@
 //! everything held about you, ask for a correction, close your account.
 
 use axum::extract::State;
-use axum::http::header::{CACHE_CONTROL, CONTENT_DISPOSITION, CONTENT_TYPE};
+use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -15,15 +15,7 @@ use super::registration::field;
 use super::session::{clear_cookie, Authenticated};
 use crate::lang::RequestLang;
 use crate::problem::{ApiJson, Problem};
-use crate::AppState;
-
-fn no_store(mut response: Response) -> Response {
-    // Personal data: never cached by a browser or a proxy.
-    response
-        .headers_mut()
-        .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    response
-}
+use crate::{no_store, AppState};
 
 /// Everything held about you, as one JSON file (fields: docs/export-format.md,
 /// "Resident data export"). Opening your profile for it is itself logged

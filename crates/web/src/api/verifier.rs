@@ -14,10 +14,9 @@ use shengshi_app::verifiers::{self, Verification, VerificationRefused};
 use shengshi_i18n::{t, Lang};
 use utoipa::ToSchema;
 
-use super::eid::no_store;
 use crate::lang::RequestLang;
 use crate::problem::{ApiJson, FieldError, Problem, ProblemKind};
-use crate::AppState;
+use crate::{no_store, AppState};
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct VerificationRequest {

@@ -4,7 +4,6 @@
 
 use askama::Template;
 use axum::extract::{RawQuery, State};
-use axum::http::header::{HeaderValue, CACHE_CONTROL};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use shengshi_app::access_view::{self, AccessQuery};
@@ -18,7 +17,7 @@ use crate::api::access_log::{accessor_text, field_text, parse_query, purpose_tex
 use crate::lang::{Mode, RequestLang};
 use crate::problem::Problem;
 use crate::session::current;
-use crate::AppState;
+use crate::{no_store, AppState};
 
 struct Row {
     when: String,
@@ -164,11 +163,7 @@ pub async fn list(
             .map(|before| href(query.purpose, query.limit, Some(before))),
         newest: query.before.map(|_| href(query.purpose, query.limit, None)),
     };
-    let mut response = render(page, lang);
-    response
-        .headers_mut()
-        .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    response
+    no_store(render(page, lang))
 }
 
 #[cfg(test)]

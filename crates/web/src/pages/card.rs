@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 
 use askama::Template;
 use axum::extract::{Path, Query, State};
-use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
+use axum::http::header::CONTENT_TYPE;
 use axum::http::{HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use axum::Form;
@@ -22,14 +22,14 @@ use shengshi_i18n::{t, Lang};
 use shengshi_store::CardStatus;
 
 use super::forms::{page_helpers, refused, respond, see_other, PageError};
-use super::other;
 use super::sessions::local;
+use super::{other, own_script};
 use crate::api::eid::{default_category, eid_problem, REFRESH_SECONDS};
 use crate::csrf;
 use crate::lang::{Mode, RequestLang};
 use crate::problem::{Problem, ProblemKind};
 use crate::session::current;
-use crate::AppState;
+use crate::{no_store, AppState};
 
 /// The purposes a resident can pick, in the order shown, with the verifier
 /// each is shown to.
@@ -85,13 +85,6 @@ fn mask(id_number: &str) -> String {
     let head: String = chars[..4].iter().collect();
     let tail: String = chars[chars.len() - 4..].iter().collect();
     format!("{head}{}{tail}", "*".repeat(chars.len() - 8))
-}
-
-fn no_store(mut response: Response) -> Response {
-    response
-        .headers_mut()
-        .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    response
 }
 
 pub async fn page(
@@ -406,24 +399,13 @@ pub async fn qr_image(
 /// The script that keeps the code fresh, and the QR encoder it draws with
 /// (qrcode-generator 2.0.4 by Kazuhiko Arase, MIT licence, vendored from npm).
 pub async fn script() -> Response {
-    static_script(include_str!("../../static/card.js"))
+    own_script(include_str!("../../static/card.js"))
 }
 
 pub async fn qr_encoder() -> Response {
-    static_script(include_str!(
+    own_script(include_str!(
         "../../static/vendor/qrcode-generator-2.0.4.js"
     ))
-}
-
-pub(super) fn static_script(body: &'static str) -> Response {
-    (
-        [
-            (CONTENT_TYPE, "text/javascript; charset=utf-8"),
-            (CACHE_CONTROL, "public, max-age=3600"),
-        ],
-        body,
-    )
-        .into_response()
 }
 
 /// QR images rendered on the server, kept per presentation until it expires.

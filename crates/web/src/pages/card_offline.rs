@@ -10,9 +10,9 @@ use axum::http::HeaderValue;
 use axum::response::{IntoResponse, Response};
 use shengshi_i18n::{t, Lang};
 
-use super::card::{choice_label, static_script, CHOICES};
+use super::card::{choice_label, CHOICES};
 use super::forms::{page_helpers, respond, PageError};
-use super::other;
+use super::{other, own_script};
 use crate::lang::{Mode, RequestLang};
 use crate::AppState;
 
@@ -76,5 +76,5 @@ pub async fn service_worker() -> Response {
 }
 
 pub async fn holder_script() -> Response {
-    static_script(include_str!("../../static/holder.js"))
+    own_script(include_str!("../../static/holder.js"))
 }

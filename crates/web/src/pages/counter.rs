@@ -16,7 +16,7 @@
 
 use askama::Template;
 use axum::extract::{ConnectInfo, State};
-use axum::http::header::{HeaderValue, CACHE_CONTROL};
+use axum::http::header::HeaderValue;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Form;
@@ -38,7 +38,7 @@ use crate::csrf;
 use crate::lang::{Mode, RequestLang};
 use crate::problem::Problem;
 use crate::staff_session::current;
-use crate::AppState;
+use crate::{no_store, AppState};
 
 /// The flow's path below `/`: the pending phone cookie is scoped to it.
 const FLOW: &str = "staff/counter-check";
@@ -102,14 +102,6 @@ struct ForbiddenPage {
     errors: Vec<PageError>,
 }
 page_helpers!(ForbiddenPage);
-
-/// What a signed-in page shows of a resident is never cached.
-fn no_store(mut response: Response) -> Response {
-    response
-        .headers_mut()
-        .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    response
-}
 
 /// The identity-check capability of the signed-in member; otherwise the
 /// answer: the login page when not signed in, a 403 page for other roles.

@@ -24,7 +24,7 @@ use crate::csrf;
 use crate::lang::{Mode, RequestLang};
 use crate::problem::Problem;
 use crate::session::{current, session_cookie};
-use crate::AppState;
+use crate::{no_store, AppState};
 
 pub async fn phone_form(
     State(state): State<AppState>,
@@ -198,12 +198,7 @@ pub async fn account(
             })
             .collect(),
     };
-    let mut response = respond(page, lang, set);
-    response.headers_mut().insert(
-        axum::http::header::CACHE_CONTROL,
-        HeaderValue::from_static("no-store"),
-    );
-    response
+    no_store(respond(page, lang, set))
 }
 
 #[derive(Deserialize)]

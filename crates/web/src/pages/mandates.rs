@@ -5,8 +5,7 @@
 
 use askama::Template;
 use axum::extract::State;
-use axum::http::header::CACHE_CONTROL;
-use axum::http::{HeaderMap, HeaderValue};
+use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use axum::Form;
 use serde::Deserialize;
@@ -25,7 +24,7 @@ use crate::csrf;
 use crate::lang::{Mode, RequestLang};
 use crate::problem::{Problem, ProblemKind};
 use crate::session::current;
-use crate::AppState;
+use crate::{no_store, AppState};
 
 struct MandateRow {
     id: String,
@@ -165,11 +164,7 @@ async fn render(
             .collect(),
         form,
     };
-    let mut response = respond(page, lang, set);
-    response
-        .headers_mut()
-        .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    response
+    no_store(respond(page, lang, set))
 }
 
 pub async fn page(

@@ -50,7 +50,7 @@ use shengshi_i18n::Lang;
 
 use crate::lang::{Mode, RequestLang};
 use crate::problem::Problem;
-use crate::AppState;
+use crate::{no_store, AppState};
 
 pub use card::QrImages;
 
@@ -248,12 +248,8 @@ async fn demo_sms(State(state): State<AppState>, lang: RequestLang) -> Response 
         demo: state.info.demo,
         entries,
     };
-    let mut response = render(page, lang);
     // Codes are secrets even in a demo: never cache this page.
-    response
-        .headers_mut()
-        .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    response
+    no_store(render(page, lang))
 }
 
 async fn favicon() -> Response {
@@ -268,12 +264,17 @@ async fn favicon() -> Response {
 }
 
 async fn passkeys_script() -> Response {
+    own_script(include_str!("../../static/passkeys.js"))
+}
+
+/// One of the binary's own scripts (no CDN): cached for an hour.
+fn own_script(body: &'static str) -> Response {
     (
         [
             (CONTENT_TYPE, "text/javascript; charset=utf-8"),
             (CACHE_CONTROL, "public, max-age=3600"),
         ],
-        include_str!("../../static/passkeys.js"),
+        body,
     )
         .into_response()
 }

@@ -4,7 +4,7 @@
 
 use askama::Template;
 use axum::extract::State;
-use axum::http::header::{HeaderValue, CACHE_CONTROL, SET_COOKIE};
+use axum::http::header::{HeaderValue, SET_COOKIE};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use axum::Form;
@@ -20,7 +20,7 @@ use crate::csrf;
 use crate::lang::{Mode, RequestLang};
 use crate::problem::Problem;
 use crate::session::{current, session_cookie};
-use crate::AppState;
+use crate::{no_store, AppState};
 
 struct CorrectionRow {
     field: &'static str,
@@ -106,11 +106,7 @@ async fn render(
         explanation: entered.explanation,
         confirmation_word: rights::CLOSE_CONFIRMATION,
     };
-    let mut response = respond(page, lang, set);
-    response
-        .headers_mut()
-        .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    response
+    no_store(respond(page, lang, set))
 }
 
 pub async fn page(

@@ -3,7 +3,7 @@
 
 use askama::Template;
 use axum::extract::State;
-use axum::http::header::{HeaderValue, CACHE_CONTROL, SET_COOKIE};
+use axum::http::header::{HeaderValue, SET_COOKIE};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use axum::Form;
@@ -19,7 +19,7 @@ use crate::csrf;
 use crate::lang::{Mode, RequestLang};
 use crate::problem::Problem;
 use crate::session::{current, session_cookie};
-use crate::AppState;
+use crate::{no_store, AppState};
 
 struct SessionRow {
     handle: String,
@@ -100,11 +100,7 @@ pub async fn list(
         csrf: token,
         sessions: rows,
     };
-    let mut response = respond(page, lang, set);
-    response
-        .headers_mut()
-        .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    response
+    no_store(respond(page, lang, set))
 }
 
 #[derive(Deserialize)]

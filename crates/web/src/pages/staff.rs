@@ -4,7 +4,7 @@
 
 use askama::Template;
 use axum::extract::State;
-use axum::http::header::{HeaderValue, CACHE_CONTROL};
+use axum::http::header::HeaderValue;
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use axum::Form;
@@ -24,7 +24,7 @@ use crate::csrf;
 use crate::lang::{Mode, RequestLang};
 use crate::problem::Problem;
 use crate::staff_session::{accounts, capability_names, current, staff_session_cookie, token};
-use crate::AppState;
+use crate::{no_store, AppState};
 
 #[derive(Template)]
 #[template(path = "staff_login.html")]
@@ -38,14 +38,6 @@ struct StaffLoginPage {
     username: String,
 }
 page_helpers!(StaffLoginPage);
-
-/// Pages that show who is signed in, or a password field, are never cached.
-fn no_store(mut response: Response) -> Response {
-    response
-        .headers_mut()
-        .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    response
-}
 
 fn login_page(
     state: &AppState,
