@@ -110,6 +110,7 @@ describe('design system', () => {
   let residents;
   let clerkUri;
   let supervisorUri;
+  let registrarUri;
 
   before(async () => {
     server = await startServer();
@@ -122,6 +123,9 @@ describe('design system', () => {
     });
     supervisorUri = await addStaff(server.dataDir, {
       username: 'zhou.sup', name: '周敏', department: 'civil_affairs', role: 'supervisor',
+    });
+    registrarUri = await addStaff(server.dataDir, {
+      username: 'wu.ops', name: '吴刚', department: 'platform_operations', role: 'administrator',
     });
   });
 
@@ -230,6 +234,9 @@ describe('design system', () => {
         await visit(p, combo, 'login-phone', '/login');
         await submit(p, combo, 'login-phone-error', '/login', 'form[action="/login"] button', (q) => q.fill('#phone', '1'));
         await visit(p, combo, 'staff-login', '/staff/login');
+        await visit(p, combo, 'desk', '/desk');
+        await visit(p, combo, 'verifier-apply', '/verifiers/apply');
+        await submit(p, combo, 'verifier-apply-error', '/verifiers/apply', 'form[action="/verifiers/apply"] button');
         await submit(p, combo, 'staff-login-error', '/staff/login', 'form[action="/staff/login"] button');
         await visit(p, combo, 'error-not-found', '/no-such-page', { status: 404 });
       }
@@ -300,6 +307,14 @@ describe('design system', () => {
         await visit(p, combo, 'card-show', '/card/show?purpose=age_over_18&category=retail');
         await visit(p, combo, 'card-offline', '/card/offline');
       }
+      // The printable identity document: the form, its error, the result to print, the list.
+      for (const combo of COMBOS) {
+        const p = res.page;
+        await setPrefs(p.context(), server.origin, combo);
+        await visit(p, combo, 'card-document', '/card/document');
+        await submit(p, combo, 'card-document-error', '/card/document', 'form[action="/card/document"] button');
+        await submit(p, combo, 'card-document-done', '/card/document', 'form[action="/card/document"] button', (q) => q.check('#fields'));
+      }
 
       // A public security clerk: console and the counter check's steps and errors.
       const staff = await open();
@@ -316,6 +331,11 @@ describe('design system', () => {
         await visit(p, combo, 'staff-console', '/staff');
         await visit(p, combo, 'counter-phone', '/staff/counter-check');
         await submit(p, combo, 'counter-phone-error', '/staff/counter-check', 'form[action="/staff/counter-check/code"] button', (q) => q.fill('#phone', '139'));
+        await visit(p, combo, 'staff-corrections', '/staff/corrections');
+        await visit(p, combo, 'staff-break-glass', '/staff/break-glass');
+        await submit(p, combo, 'staff-break-glass-error', '/staff/break-glass', 'form[action="/staff/break-glass"] button');
+        await visit(p, combo, 'staff-embargoes', '/staff/embargoes');
+        await submit(p, combo, 'staff-embargoes-error', '/staff/embargoes', 'form[action="/staff/embargoes"] button');
       }
       await staff.page.goto(`${server.origin}/staff/counter-check`);
       await staff.page.fill('#phone', COUNTER_PHONE);
@@ -350,6 +370,39 @@ describe('design system', () => {
       for (const combo of COMBOS) {
         await setPrefs(sup.page.context(), server.origin, combo);
         await visit(sup.page, combo, 'staff-forbidden', '/staff/counter-check', { status: 403 });
+        await visit(sup.page, combo, 'staff-break-glass-alerts', '/staff/break-glass/alerts');
+        await visit(sup.page, combo, 'staff-embargoes-supervisor', '/staff/embargoes?decided=approved');
+      }
+
+      // An administrator of platform operations: verifier organisations, an
+      // application under review (and its refusal without a reason), and the
+      // page that shows a new API key once (the approval, then new keys).
+      const applied = await api(server.origin, '/api/v1/verifier-applications', {
+        name: '西湖大酒店', category: 'hotel', purposes: ['hotel_checkin'], contact: 'desk@xihu.example',
+      });
+      assert.equal(applied.status, 201);
+      const ops = await open();
+      pages.push(ops);
+      await ops.page.goto(`${server.origin}/staff/login`);
+      await ops.page.fill('#username', 'wu.ops');
+      await ops.page.fill('#password', PASSWORD);
+      await ops.page.fill('#code', totp(registrarUri));
+      await follow(ops.page, ops.page.locator('form[action="/staff/login"] button'));
+      const review = `/staff/verifiers/applications/${applied.body.id}`;
+      for (const combo of COMBOS) {
+        await setPrefs(ops.page.context(), server.origin, combo);
+        await visit(ops.page, combo, 'staff-verifiers-queue', '/staff/verifiers');
+        await visit(ops.page, combo, 'staff-verifier-review', review);
+        await submit(ops.page, combo, 'staff-verifier-review-error', review, `form[action="${review}/refuse"] button`);
+      }
+      for (const combo of COMBOS) {
+        await setPrefs(ops.page.context(), server.origin, combo);
+        if (combo === COMBOS[0]) {
+          await submit(ops.page, combo, 'staff-verifier-key', review, `form[action="${review}/approve"] button`);
+        } else {
+          await submit(ops.page, combo, 'staff-verifier-key', '/staff/verifiers', 'form[action$="/rotate"] button');
+        }
+        await visit(ops.page, combo, 'staff-verifiers', '/staff/verifiers');
       }
 
       // Every response of all of the above carried the security headers.

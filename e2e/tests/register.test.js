@@ -12,7 +12,8 @@ import {
   screenshot,
   startServer,
 } from '../lib/harness.js';
-import { demoResident, typeInto } from '../lib/flows.js';
+import { codeFromOutbox, demoResident, typeInto } from '../lib/flows.js';
+import { focused, tabTo } from '../lib/a11y.js';
 
 describe('registration', () => {
   let server;
@@ -122,6 +123,56 @@ describe('registration', () => {
       body: 'phone=13912340002&csrf=x',
     });
     assert.equal(response.status, 403);
+  });
+
+  it('registers in elderly mode with the keyboard alone', async () => {
+    const resident = demoResident(server.stdout(), 1);
+    const phone = '13912340003';
+    const page = await newPage(browser, { lang: 'zh-CN' });
+    try {
+      await page.goto(`${server.origin}/`);
+      // Switch to 长辈模式 from the header, by Tab and Enter only.
+      await tabTo(page, (f) => f.href === '?mode=elderly', { what: 'the elderly mode switch' });
+      await Promise.all([page.waitForURL('**/?mode=elderly'), page.keyboard.press('Enter')]);
+      assert.equal(await page.locator('html').getAttribute('class'), 'mode-elderly');
+
+      await tabTo(page, (f) => f.href === '/register', { what: 'the register link' });
+      await Promise.all([page.waitForURL('**/register'), page.keyboard.press('Enter')]);
+      // The mode is remembered on the next page.
+      assert.equal(await page.locator('html').getAttribute('class'), 'mode-elderly');
+
+      // A wrong number: the error summary has the focus and leads to the field.
+      await tabTo(page, (f) => f.id === 'phone', { what: 'the phone field' });
+      await page.keyboard.type('139');
+      await Promise.all([page.waitForNavigation(), page.keyboard.press('Enter')]);
+      await page.waitForFunction(() => document.activeElement?.classList.contains('error-summary'));
+      assert.match(await page.title(), /^错误：/);
+      await page.keyboard.press('Tab');
+      assert.equal((await focused(page)).href, '#phone');
+      await page.keyboard.press('Enter');
+      if ((await focused(page)).id !== 'phone') await tabTo(page, (f) => f.id === 'phone', { max: 2, what: 'the phone field' });
+      await page.keyboard.press('Control+A');
+      await page.keyboard.type(phone);
+      await Promise.all([page.waitForURL('**/register/code'), page.keyboard.press('Enter')]);
+      assert.equal(await page.locator('html').getAttribute('class'), 'mode-elderly');
+
+      await tabTo(page, (f) => f.id === 'code', { what: 'the code field' });
+      await page.keyboard.type(await codeFromOutbox(server.origin, phone));
+      await Promise.all([page.waitForURL('**/register/identity'), page.keyboard.press('Enter')]);
+
+      await tabTo(page, (f) => f.id === 'name', { what: 'the name field' });
+      await page.keyboard.type(resident.name);
+      await tabTo(page, (f) => f.id === 'id_number', { max: 1, what: 'the ID number field' });
+      await page.keyboard.type(resident.idNumber);
+      // Enter submits from the last field, as the button would.
+      await Promise.all([page.waitForURL('**/register/done'), page.keyboard.press('Enter')]);
+      assert.equal(await page.locator('h1').innerText(), '请查看您的手机短信');
+      assert.equal(await page.locator('html').getAttribute('class'), 'mode-elderly');
+      await screenshot(page, 'register-done-keyboard-elderly-zh-CN');
+      assertNoProblems(page);
+    } finally {
+      await page.close();
+    }
   });
 
   it('shows the registration pages in English too', async () => {

@@ -15,6 +15,7 @@ use shengshi_domain::access::AccessEntry;
 use shengshi_domain::Clock;
 use shengshi_store::{Store, StoreError, StoredAccessEntry, StoredCheckpoint};
 use shengshi_tlog::{Checkpoint, CompactRange, Hash, NoteSigner, NoteVerifier, SignedNote};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot};
 
@@ -49,6 +50,8 @@ type Ack = oneshot::Sender<Result<u64, AccessLogError>>;
 pub struct AccessLog {
     sender: mpsc::Sender<(AccessEntry, Ack)>,
     verifier: Arc<NoteVerifier>,
+    /// Batches committed (one durable transaction each), for benchmarks.
+    commits: Arc<AtomicU64>,
 }
 
 /// The right edge of the tree as a checkpoint row keeps it.
@@ -108,15 +111,52 @@ impl AccessLog {
         let verifier = Arc::new(signer.verifier());
         let range = current_range(store.as_ref()).await?;
         let (sender, receiver) = mpsc::channel(4 * MAX_BATCH);
+        let commits = Arc::new(AtomicU64::new(0));
         let sequencer = Sequencer {
             store,
             clock,
             signer,
             origin,
             range,
+            commits: commits.clone(),
         };
         tokio::spawn(sequencer.run(receiver));
-        Ok(Self { sender, verifier })
+        Ok(Self {
+            sender,
+            verifier,
+            commits,
+        })
+    }
+
+    /// **Benchmarks only** (`shengshi bench audit` measures the cost of the
+    /// log by running the same load with it off): a log that acknowledges
+    /// every entry at once and writes nothing. It breaks the door's promise,
+    /// so nothing that serves residents may use it; the server builds one only
+    /// through `Application::build_for_benchmark`.
+    pub fn discarding_for_benchmarks() -> Self {
+        let (sender, mut receiver) = mpsc::channel::<(AccessEntry, Ack)>(4 * MAX_BATCH);
+        // Any key will do: nothing is ever signed with it.
+        let verifier = NoteSigner::new("shengshi.bench/discarded", &[0; 32])
+            .map(|s| Arc::new(s.verifier()))
+            .unwrap_or_else(|_| unreachable!("a constant origin and seed make a signer"));
+        tokio::spawn(async move {
+            let mut next = 0u64;
+            while let Some((_, ack)) = receiver.recv().await {
+                let _ = ack.send(Ok(next));
+                next += 1;
+            }
+        });
+        Self {
+            sender,
+            verifier,
+            commits: Arc::new(AtomicU64::new(0)),
+        }
+    }
+
+    /// How many batches this sequencer has committed (each one durable
+    /// transaction), for benchmarks counting what reaches the disk.
+    pub fn commits(&self) -> u64 {
+        self.commits.load(Ordering::Relaxed)
     }
 
     /// The platform's checkpoint key (publish it; witnesses and residents check with it).
@@ -141,6 +181,7 @@ struct Sequencer {
     signer: NoteSigner,
     origin: String,
     range: CompactRange,
+    commits: Arc<AtomicU64>,
 }
 
 impl Sequencer {
@@ -219,6 +260,7 @@ impl Sequencer {
         self.store
             .append_access_batch(first, &stored, &checkpoint)
             .await?;
+        self.commits.fetch_add(1, Ordering::Relaxed);
         self.range = next;
         Ok(first)
     }

@@ -83,6 +83,14 @@ pub struct AccessRow {
     pub disclosed_after_embargo: Option<String>,
 }
 
+impl AccessRow {
+    /// A staff member opened the record without assigned work: the
+    /// resident's view flags it.
+    pub fn is_break_glass(&self) -> bool {
+        self.purpose == Purpose::BreakGlass
+    }
+}
+
 /// A page of rows, newest first.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AccessPage {

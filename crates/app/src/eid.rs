@@ -370,7 +370,7 @@ impl Issuer {
         self.current_signer(now).map(|_| ())
     }
 
-    fn invalidate_status(&self) {
+    pub(crate) fn invalidate_status(&self) {
         *self.status.lock().unwrap_or_else(|p| p.into_inner()) = None;
     }
 
@@ -538,8 +538,12 @@ pub async fn trust_list_to_sign(
 ) -> Result<eid::TrustList, EidError> {
     let now = services.clock.now();
     let mut keys = Vec::new();
+    // Printable documents live up to five years: their keys stay listed until
+    // the last live one expires.
+    let document_keys = services.store.live_document_keys(now).await?;
     for stored in services.store.issuer_keys().await? {
-        if stored.sign_until.plus(MAX_CREDENTIAL_LIFETIME) <= now {
+        let signs_documents = document_keys.iter().any(|(kid, _)| *kid == stored.kid);
+        if stored.sign_until.plus(MAX_CREDENTIAL_LIFETIME) <= now && !signs_documents {
             continue; // retired long enough: nothing it signed is still valid
         }
         let algorithm = parse_algorithm(&stored.algorithm)
@@ -641,6 +645,21 @@ pub(crate) struct CardAttributes {
 }
 
 impl CardAttributes {
+    pub(crate) fn name(&self) -> &str {
+        &self.name
+    }
+
+    pub(crate) fn id_number(&self) -> &str {
+        &self.id_number
+    }
+
+    /// Whether `portrait` is the one the card's digest names.
+    pub(crate) fn portrait_matches(&self, portrait: &[u8]) -> bool {
+        use sha2::Digest;
+        self.portrait_sha256.as_deref()
+            == Some(hex::encode(sha2::Sha256::digest(portrait)).as_str())
+    }
+
     /// Completed years of age on `today`.
     pub(crate) fn age(&self, today: CivilDate) -> Result<i32, EidError> {
         let birth = time::Date::parse(
@@ -1174,6 +1193,15 @@ async fn cached_status(
     let signer = issuer.current_signer(now)?;
     let mut list = eid::StatusList::new(STATUS_LIST_CAPACITY as usize);
     for entry in services.store.card_status_entries().await? {
+        let status = match entry.status {
+            CardStatus::Active => continue,
+            CardStatus::Suspended => eid::CardStatus::Suspended,
+            CardStatus::Revoked => eid::CardStatus::Revoked,
+        };
+        list.set(entry.status_index as usize, status);
+    }
+    // Documents (Claim 169) have their own indices, revoked alone or with their card.
+    for entry in services.store.document_status_entries().await? {
         let status = match entry.status {
             CardStatus::Active => continue,
             CardStatus::Suspended => eid::CardStatus::Suspended,

@@ -174,6 +174,19 @@ pub async fn request(
     Ok(embargo)
 }
 
+/// The supervisor's queue: their department's embargoes still waiting for a
+/// decision, oldest first.
+pub async fn awaiting_decision(
+    services: &Services,
+    cap: &SupervisorCap,
+) -> Result<Vec<StoredEmbargo>, DecideError> {
+    services
+        .store
+        .embargoes_awaiting_decision(cap.department())
+        .await
+        .map_err(|e| DecideError::Internal(e.to_string()))
+}
+
 /// A supervisor of the requester's department approves the embargo.
 pub async fn approve(
     services: &Services,

@@ -5,9 +5,12 @@
 pub mod access_log;
 pub mod access_view;
 pub mod audit;
+pub mod break_glass;
 pub mod carrier;
+pub mod casework;
 pub mod door;
 pub mod eid;
+pub mod eid_document;
 pub mod eid_holder;
 pub mod embargo;
 pub mod health;
@@ -17,6 +20,7 @@ pub mod login;
 pub mod mandates;
 pub mod passkeys;
 pub mod phone_codes;
+pub mod portrait;
 pub mod proofing;
 pub mod registration;
 pub mod registry;
@@ -28,6 +32,7 @@ pub mod security_log;
 pub mod sms;
 pub mod staff;
 pub mod transfer;
+pub mod verifier_applications;
 pub mod verifiers;
 pub mod witnessing;
 

@@ -19,8 +19,10 @@ use crate::{access_view, keys, mandates, passkeys, Services};
 pub const EXPORT_VERSION: u32 = 1;
 pub const EXPORT_FORMAT: &str = "shengshi-subject-export";
 
-const VALUE_CONTEXT: &[u8] = b"correction.value";
-const EXPLANATION_CONTEXT: &[u8] = b"correction.explanation";
+pub(crate) const VALUE_CONTEXT: &[u8] = b"correction.value";
+pub(crate) const EXPLANATION_CONTEXT: &[u8] = b"correction.explanation";
+/// The deciding staff member's note to the resident (`crate::casework`).
+pub(crate) const NOTE_CONTEXT: &[u8] = b"correction.note";
 
 /// Limits on a correction request, in characters.
 pub const MAX_VALUE_CHARS: usize = 200;
@@ -114,6 +116,8 @@ pub struct CorrectionView {
     pub status: String,
     pub created_at: Timestamp,
     pub decided_at: Option<Timestamp>,
+    /// What the deciding staff member wrote to the resident.
+    pub note: Option<String>,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -125,6 +129,8 @@ pub struct ExportCorrection {
     pub status: String,
     pub created_at: String,
     pub decided_at: Option<String>,
+    /// The deciding staff member's note to the resident.
+    pub note: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -158,14 +164,12 @@ pub async fn export(services: &Services, session: &Authenticated) -> Result<Expo
     .await
     .map_err(|e| ExportError::Door(e.to_string()))?;
     let profile = open_profile(&opened, account).map_err(ExportError::Door)?;
-    let corrections = services
-        .store
-        .corrections_by_account(account.id)
+    let corrections = corrections_with_notes(services, account.id)
         .await
         .map_err(store_err)?
         .iter()
-        .map(|c| {
-            view_of(&opened, c).map(|v| ExportCorrection {
+        .map(|(c, note)| {
+            view_of(&opened, c, note.as_deref()).map(|v| ExportCorrection {
                 id: v.id,
                 field: v.field,
                 proposed_value: v.proposed_value,
@@ -173,6 +177,7 @@ pub async fn export(services: &Services, session: &Authenticated) -> Result<Expo
                 status: v.status,
                 created_at: rfc3339(v.created_at),
                 decided_at: v.decided_at.map(rfc3339),
+                note: v.note,
             })
         })
         .collect::<Result<Vec<_>, _>>()
@@ -355,9 +360,34 @@ fn internal(e: impl std::fmt::Display) -> CorrectionError {
     CorrectionError::Internal(e.to_string())
 }
 
+/// A resident's correction requests, newest first, each with the sealed
+/// note of its decision (if decided).
+async fn corrections_with_notes(
+    services: &Services,
+    account: AccountId,
+) -> Result<Vec<(StoredCorrection, Option<Vec<u8>>)>, StoreError> {
+    let stored = services.store.corrections_by_account(account).await?;
+    let mut out = Vec::with_capacity(stored.len());
+    for c in stored {
+        let note = if c.status == "open" {
+            None
+        } else {
+            services
+                .store
+                .correction_case(c.id)
+                .await?
+                .and_then(|case| case.assignment)
+                .and_then(|a| a.sealed_note)
+        };
+        out.push((c, note));
+    }
+    Ok(out)
+}
+
 fn view_of(
     opened: &door::Opened,
     c: &StoredCorrection,
+    sealed_note: Option<&[u8]>,
 ) -> Result<CorrectionView, shengshi_envelope::EnvelopeError> {
     let open_text = |bytes: &[u8], context: &[u8]| {
         let sealed = shengshi_envelope::Sealed::from_bytes(bytes.to_vec())?;
@@ -372,6 +402,9 @@ fn view_of(
         status: c.status.clone(),
         created_at: c.created_at,
         decided_at: c.decided_at,
+        note: sealed_note
+            .map(|n| open_text(n, NOTE_CONTEXT))
+            .transpose()?,
     })
 }
 
@@ -446,7 +479,7 @@ pub async fn request_correction(
         )
         .await
         .map_err(internal)?;
-    view_of(&opened, &stored).map_err(internal)
+    view_of(&opened, &stored, None).map_err(internal)
 }
 
 /// The resident's correction requests, newest first, opened through the door.
@@ -454,9 +487,7 @@ pub async fn corrections(
     services: &Services,
     account: &shengshi_store::StoredAccount,
 ) -> Result<Vec<CorrectionView>, CorrectionError> {
-    let stored = services
-        .store
-        .corrections_by_account(account.id)
+    let stored = corrections_with_notes(services, account.id)
         .await
         .map_err(internal)?;
     if stored.is_empty() {
@@ -477,7 +508,7 @@ pub async fn corrections(
     .map_err(internal)?;
     stored
         .iter()
-        .map(|c| view_of(&opened, c).map_err(internal))
+        .map(|(c, note)| view_of(&opened, c, note.as_deref()).map_err(internal))
         .collect()
 }
 

@@ -13,11 +13,13 @@
 use serde::{Deserialize, Serialize};
 use shengshi_domain::mandate::{Mandate, MandateAction};
 use shengshi_domain::SecurityEvent;
+use shengshi_store::StoredDocument;
 use shengshi_store::{
-    Installation, Store, StoreError, StoredAccessEntry, StoredAccount, StoredCard,
-    StoredCheckpoint, StoredCorrection, StoredDataKey, StoredEmbargo, StoredIssuerKey,
-    StoredPasskey, StoredPlatformSecret, StoredRegistryRecord, StoredStaff, StoredTrustList,
-    StoredVerification, StoredVerifier, StoredVerifierKey,
+    Installation, Store, StoreError, StoredAccessEntry, StoredAccount, StoredAssignment,
+    StoredBreakGlass, StoredCard, StoredCheckpoint, StoredCorrection, StoredDataKey, StoredEmbargo,
+    StoredIssuerKey, StoredPasskey, StoredPlatformSecret, StoredRegistryRecord, StoredStaff,
+    StoredTrustList, StoredVerification, StoredVerifier, StoredVerifierApplication,
+    StoredVerifierKey,
 };
 use std::io::{BufRead, Write};
 
@@ -57,18 +59,26 @@ enum Record {
     Passkey(StoredPasskey),
     /// An embargo on telling a subject about accesses, whatever its status.
     Embargo(StoredEmbargo),
+    /// Who a correction request is assigned to, with the sealed decision note.
+    CorrectionAssignment(StoredAssignment),
+    /// A break-glass access with its justification and review.
+    BreakGlass(StoredBreakGlass),
     /// An e-ID issuer key, its secret wrapped by the key-encryption key.
     EidIssuerKey(StoredIssuerKey),
     /// A trust list as the offline root signed it.
     EidTrustList(StoredTrustList),
     /// An electronic ID card, its attributes sealed with the holder's data key.
     EidCard(StoredCard),
+    /// A printable identity document: its status index and field names, never its content.
+    EidDocument(StoredDocument),
     /// A verifier organisation (hotel, station, bank…).
     Verifier(StoredVerifier),
     /// A verifier's API key, as a MAC only, revoked or not.
     VerifierKey(StoredVerifierKey),
     /// A code accepted online, and by which verifier (single use).
     EidVerification(StoredVerification),
+    /// An organisation's application to verify codes, pending or decided.
+    VerifierApplication(StoredVerifierApplication),
     /// One access-log entry, with the exact bytes its leaf hash covers.
     AccessEntry(StoredAccessEntry),
     /// One signed access-log checkpoint (with any witness cosignatures).
@@ -218,6 +228,27 @@ pub async fn export(
             records += 1;
         }
     }
+    // Casework after the corrections, accounts and staff it references.
+    let mut after = None;
+    loop {
+        let page = store.correction_assignments(after, PAGE).await?;
+        let Some(last) = page.last() else { break };
+        after = Some(last.correction);
+        for assignment in page {
+            write_line(out, &Record::CorrectionAssignment(assignment))?;
+            records += 1;
+        }
+    }
+    let mut after = None;
+    loop {
+        let page = store.break_glass_accesses(after, PAGE).await?;
+        let Some(last) = page.last() else { break };
+        after = Some(last.id);
+        for access in page {
+            write_line(out, &Record::BreakGlass(access))?;
+            records += 1;
+        }
+    }
     // e-ID: issuer keys, trust lists, and cards after the accounts they belong to.
     for key in store.issuer_keys().await? {
         write_line(out, &Record::EidIssuerKey(key))?;
@@ -234,6 +265,17 @@ pub async fn export(
         after = Some(last.id);
         for card in page {
             write_line(out, &Record::EidCard(card))?;
+            records += 1;
+        }
+    }
+    // Printable documents after their cards: their indices must stay taken.
+    let mut after = None;
+    loop {
+        let page = store.documents(after, PAGE).await?;
+        let Some(last) = page.last() else { break };
+        after = Some(last.id);
+        for document in page {
+            write_line(out, &Record::EidDocument(document))?;
             records += 1;
         }
     }
@@ -254,6 +296,17 @@ pub async fn export(
         after = Some(last.cti.clone());
         for verification in page {
             write_line(out, &Record::EidVerification(verification))?;
+            records += 1;
+        }
+    }
+    // Applications after the verifiers an approval names.
+    let mut after = None;
+    loop {
+        let page = store.verifier_applications(after, PAGE).await?;
+        let Some(last) = page.last() else { break };
+        after = Some(last.id);
+        for application in page {
+            write_line(out, &Record::VerifierApplication(application))?;
             records += 1;
         }
     }
@@ -353,12 +406,17 @@ pub async fn import(
     let mut staff = Vec::new();
     let mut passkeys = Vec::new();
     let mut embargoes = Vec::new();
+    let mut assignments = Vec::new();
+    let mut break_glass = Vec::new();
     let mut issuer_keys = Vec::new();
     let mut trust_lists = Vec::new();
     let mut cards = Vec::new();
+    let mut documents = Vec::new();
     let mut verifiers = Vec::new();
     let mut verifier_keys = Vec::new();
     let mut verifications = Vec::new();
+    // Few (three a day per address): written at the end, after the verifiers.
+    let mut verifier_applications = Vec::new();
     let mut access_entries = Vec::new();
     let mut checkpoints = Vec::new();
     let mut records = 0u64;
@@ -386,12 +444,16 @@ pub async fn import(
             Record::Staff(member) => staff.push(member),
             Record::Passkey(passkey) => passkeys.push(passkey),
             Record::Embargo(embargo) => embargoes.push(embargo),
+            Record::CorrectionAssignment(a) => assignments.push(a),
+            Record::BreakGlass(access) => break_glass.push(access),
             Record::EidIssuerKey(key) => issuer_keys.push(key),
             Record::EidTrustList(list) => trust_lists.push(list),
             Record::EidCard(card) => cards.push(card),
+            Record::EidDocument(document) => documents.push(document),
             Record::Verifier(v) => verifiers.push(v),
             Record::VerifierKey(k) => verifier_keys.push(k),
             Record::EidVerification(v) => verifications.push(v),
+            Record::VerifierApplication(a) => verifier_applications.push(a),
             Record::AccessEntry(entry) => access_entries.push(entry),
             Record::AccessCheckpoint(checkpoint) => checkpoints.push(checkpoint),
             Record::End { records: expected } => {
@@ -456,6 +518,21 @@ pub async fn import(
             store.insert_embargoes(&embargoes).await?;
             embargoes.clear();
         }
+        if assignments.len() >= PAGE as usize || break_glass.len() >= PAGE as usize {
+            // Casework references accounts, correction requests and staff.
+            store.insert_data_keys(&keys).await?;
+            keys.clear();
+            store.insert_accounts(&accounts).await?;
+            accounts.clear();
+            store.insert_corrections(&corrections).await?;
+            corrections.clear();
+            store.insert_staff_many(&staff).await?;
+            staff.clear();
+            store.insert_correction_assignments(&assignments).await?;
+            assignments.clear();
+            store.insert_break_glass_accesses(&break_glass).await?;
+            break_glass.clear();
+        }
         if cards.len() >= PAGE as usize {
             // A card references its account.
             store.insert_data_keys(&keys).await?;
@@ -512,9 +589,15 @@ pub async fn import(
     store.insert_staff_many(&staff).await?;
     store.insert_passkeys(&passkeys).await?;
     store.insert_embargoes(&embargoes).await?;
+    store.insert_correction_assignments(&assignments).await?;
+    store.insert_break_glass_accesses(&break_glass).await?;
     store.import_eid(&issuer_keys, &trust_lists, &cards).await?;
+    store.import_documents(&documents).await?;
     store
         .import_verifiers(&verifiers, &verifier_keys, &verifications)
+        .await?;
+    store
+        .insert_verifier_applications(&verifier_applications)
         .await?;
     store
         .insert_access_log(&access_entries, &checkpoints)

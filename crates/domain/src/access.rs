@@ -77,10 +77,25 @@ pub enum Purpose {
     /// the online verification service; the reference names the code
     /// (`eid-verification:{cti}`), the fields are what it disclosed.
     EidVerification,
+    /// A verifier fetched the resident's portrait through the short-lived
+    /// link an online verification returned (hotel check-in, travel
+    /// security); the reference names the verification (`eid-portrait:{cti}`).
+    EidPortrait,
+    /// A printable identity document (MOSIP Claim 169) was made at the
+    /// resident's request; the fields are the ones they chose to put in it.
+    EidDocument,
+    /// A staff member opened the resident's record for a case assigned to
+    /// them; the reference names the case (e.g. `correction:{id}`).
+    CaseWork,
+    /// A staff member opened the resident's record without an assigned case
+    /// ("break-glass"): they wrote a justification, their supervisor was
+    /// alerted, and the resident's view flags the access. The reference names
+    /// the alert (`break-glass:{id}`).
+    BreakGlass,
 }
 
 impl Purpose {
-    pub const ALL: [Purpose; 13] = [
+    pub const ALL: [Purpose; 17] = [
         Self::OwnAccount,
         Self::RegistrationCheck,
         Self::DuplicateRegistrationNotice,
@@ -94,6 +109,10 @@ impl Purpose {
         Self::EidHolderCredential,
         Self::EidOfflinePresentation,
         Self::EidVerification,
+        Self::EidPortrait,
+        Self::EidDocument,
+        Self::CaseWork,
+        Self::BreakGlass,
     ];
 
     /// The stable snake_case name (also the message-catalog key suffix).
@@ -112,6 +131,10 @@ impl Purpose {
             Self::EidHolderCredential => "eid_holder_credential",
             Self::EidOfflinePresentation => "eid_offline_presentation",
             Self::EidVerification => "eid_verification",
+            Self::EidPortrait => "eid_portrait",
+            Self::EidDocument => "eid_document",
+            Self::CaseWork => "case_work",
+            Self::BreakGlass => "break_glass",
         }
     }
 }

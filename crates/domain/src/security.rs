@@ -193,6 +193,41 @@ pub enum SecurityEventKind {
         correction: uuid::Uuid,
         field: String,
     },
+    /// A correction request was assigned to a staff member (`by` is who
+    /// assigned it: the same member when they took it themselves).
+    CorrectionAssigned {
+        correction: uuid::Uuid,
+        staff: StaffId,
+        by: StaffId,
+    },
+    /// The assigned staff member decided a correction request (`done` or
+    /// `rejected`).
+    CorrectionDecided {
+        correction: uuid::Uuid,
+        staff: StaffId,
+        status: String,
+    },
+    /// A staff member tried to open a resident's record for work not
+    /// assigned to them; nothing was opened.
+    RecordAccessRefused {
+        staff: StaffId,
+        reference: String,
+    },
+    /// A staff member opened a resident's record without assigned work,
+    /// with a written justification; the department's supervisors see it in
+    /// their queue until one reviews it.
+    BreakGlassAccess {
+        access: uuid::Uuid,
+        staff: StaffId,
+        account: AccountId,
+    },
+    /// A supervisor reviewed a break-glass access (`justified` or `referred`
+    /// to the auditors).
+    BreakGlassReviewed {
+        access: uuid::Uuid,
+        staff: StaffId,
+        outcome: String,
+    },
     /// A resident closed their account (PIPL Art. 47): sessions, passkeys and
     /// the mandates they gave were revoked; the data key is destroyed next.
     AccountClosed {
@@ -235,6 +270,19 @@ pub enum SecurityEventKind {
         verifier: uuid::Uuid,
         key: uuid::Uuid,
         revoked: u64,
+    },
+    /// Staff approved an organisation's application to verify e-ID codes;
+    /// `verifier` is the organisation it registered.
+    VerifierApplicationApproved {
+        application: uuid::Uuid,
+        verifier: uuid::Uuid,
+        staff: StaffId,
+    },
+    /// Staff refused an organisation's application, for `reason`.
+    VerifierApplicationRefused {
+        application: uuid::Uuid,
+        staff: StaffId,
+        reason: String,
     },
     /// A verifier organisation was suspended (`suspended`) or resumed (`active`).
     VerifierStatusChanged {
@@ -290,6 +338,11 @@ impl SecurityEventKind {
             Self::EmbargoRefused { .. } => "embargo_refused",
             Self::DataExported { .. } => "data_exported",
             Self::CorrectionRequested { .. } => "correction_requested",
+            Self::CorrectionAssigned { .. } => "correction_assigned",
+            Self::CorrectionDecided { .. } => "correction_decided",
+            Self::RecordAccessRefused { .. } => "record_access_refused",
+            Self::BreakGlassAccess { .. } => "break_glass_access",
+            Self::BreakGlassReviewed { .. } => "break_glass_reviewed",
             Self::AccountClosed { .. } => "account_closed",
             Self::EidIssuerKeyCreated { .. } => "eid_issuer_key_created",
             Self::EidTrustListPublished { .. } => "eid_trust_list_published",
@@ -297,6 +350,8 @@ impl SecurityEventKind {
             Self::EidCardStatusChanged { .. } => "eid_card_status_changed",
             Self::VerifierRegistered { .. } => "verifier_registered",
             Self::VerifierKeyIssued { .. } => "verifier_key_issued",
+            Self::VerifierApplicationApproved { .. } => "verifier_application_approved",
+            Self::VerifierApplicationRefused { .. } => "verifier_application_refused",
             Self::VerifierStatusChanged { .. } => "verifier_status_changed",
             Self::VerificationRefused { .. } => "verification_refused",
         }

@@ -167,6 +167,37 @@ fn mint(key: &SoftwareKey, purpose: Purpose, attributes: &Attributes) -> String 
     .expect("minting the benchmark code")
 }
 
+/// Strict Ed25519 verifications per second on one thread: the same raw
+/// check as mode (a) (`PublicKey::verify` of a hotel_checkin code's
+/// Sig_structure), the fastest of ~0.5 ms batches over `total` after a
+/// warm-up. `shengshi bench verify` compares the online service with it.
+pub fn raw_eddsa_per_second(total: Duration) -> Result<f64, String> {
+    let key = SoftwareKey::from_seed(Algorithm::Ed25519, &[0x42; 32]).map_err(|e| e.to_string())?;
+    let text = mint(&key, Purpose::HotelCheckin, &resident());
+    let cose = decode_text(&text).map_err(|e| e.to_string())?;
+    let (protected, payload, signature) =
+        testing::split_sign1(&cose).ok_or("the code is not a COSE_Sign1")?;
+    let message = testing::sig_structure(&protected, &payload);
+    let public = key.public_key();
+    public
+        .verify(&message, &signature)
+        .map_err(|e| format!("{e:?}"))?;
+    let mut verify = || {
+        black_box(public.verify(black_box(&message), black_box(&signature))).ok();
+    };
+    let batch = calibrate(Duration::from_micros(500), &mut verify);
+    let mut best = f64::MAX;
+    let start = Instant::now();
+    while start.elapsed() < total || best == f64::MAX {
+        let t = Instant::now();
+        for _ in 0..batch {
+            verify();
+        }
+        best = best.min(t.elapsed().as_secs_f64().max(1e-12));
+    }
+    Ok(f64::from(batch) / best)
+}
+
 /// Runs the benchmark: raw and full verification alternate in batches of about
 /// 0.5 ms for `rounds × round × 2` (after 200 ms of warm-up); the fastest batch
 /// of each counts. The other algorithms' raw rates are measured for `round` each.

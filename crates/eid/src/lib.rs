@@ -10,6 +10,9 @@
 //!   signed on the phone and checked by the same [`verify_presentation`];
 //! - the trust list: issuer keys as a JWK Set signed by an offline trust root
 //!   ([`sign_trust_list`], [`open_signed_trust_list`]);
+//! - the printable identity document: MOSIP Claim 169 (no prefix, base45 of
+//!   zlib of a COSE_Sign1 over a CWT with claim 169), [`mint_document`] and
+//!   [`verify_document`];
 //! - status: an IETF Token Status List in CWT form ([`sign_status_list`],
 //!   [`open_status_list`]).
 
@@ -17,6 +20,7 @@ pub mod base45;
 #[cfg(feature = "bench")]
 pub mod bench;
 mod cbor;
+mod claim169;
 mod claims;
 mod compress;
 mod holder;
@@ -29,6 +33,11 @@ mod status;
 pub mod testing;
 mod trust;
 
+pub use claim169::{
+    is_compact_date, mint_document, verify_document, verify_document_with_key, DocumentError,
+    DocumentRequest, DocumentVerifyError, Gender, Identity, PhotoFormat, VerifiedDocument,
+    CLAIM_IDENTITY, DOCUMENT_VERSION, MAX_DOCUMENT_LIFETIME_SECONDS, MAX_DOCUMENT_TEXT_CHARS,
+};
 pub use claims::{AttributeKey, Attributes, Disclosed, Purpose, Sex, StatusRef, VerifierCategory};
 pub use holder::{
     holder_payload, issue_holder_credential, mint_holder_presentation, verify_holder_presentation,

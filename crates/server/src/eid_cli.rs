@@ -6,9 +6,10 @@ use anyhow::{anyhow, bail, Context, Result};
 use clap::{Args, Subcommand};
 use serde_json::{json, Map, Value};
 use shengshi_eid::{
-    open_signed_trust_list, open_status_list, sign_trust_list, verify_presentation, Algorithm,
-    PresentationMode, PublicKey, Purpose, SoftwareKey, StatusListToken, TrustList,
-    VerifiedPresentation, VerifyError, VerifyPolicy,
+    open_signed_trust_list, open_status_list, sign_trust_list, verify_document,
+    verify_presentation, Algorithm, DocumentVerifyError, PresentationMode, PublicKey, Purpose,
+    SoftwareKey, StatusListToken, TrustList, VerifiedDocument, VerifiedPresentation, VerifyError,
+    VerifyPolicy,
 };
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -25,7 +26,8 @@ pub const EXIT_CANNOT_VERIFY: i32 = 3;
 #[derive(Subcommand, Debug)]
 pub enum EidCommand {
     /// Verify a presentation code offline (`SS1:` issuer-signed or `SS2:`
-    /// holder-bound) and print the result as JSON. Exit status: 0 valid,
+    /// holder-bound), or a printable identity document (MOSIP Claim 169: any
+    /// other text), and print the result as JSON. Exit status: 0 valid,
     /// 1 refused, 2 status unknown, 3 cannot verify.
     Verify(VerifyArgs),
     /// The offline trust-root key that signs the trust list.
@@ -42,7 +44,8 @@ pub enum EidCommand {
 
 #[derive(Args, Debug)]
 pub struct VerifyArgs {
-    /// The code's text (`SS1:…` or `SS2:…`), or `-` to read it from standard input.
+    /// The code's text (`SS1:…`, `SS2:…` or a Claim 169 document's base45),
+    /// or `-` to read it from standard input.
     #[arg(value_name = "QRTEXT")]
     pub text: String,
     /// The signed trust list (COSE_Sign1, as published).
@@ -290,6 +293,14 @@ pub fn verify(args: &VerifyArgs) -> (Value, i32) {
         max_clock_skew_seconds: args.max_clock_skew,
         max_status_age_seconds: args.max_status_age,
     };
+    if mode_of(&text).is_none() {
+        let (mut output, exit) = verify_claim169(&text, &trust, status.as_ref(), now, &policy);
+        if let Some(error) = status_list_error {
+            output["status_list_error"] = error;
+        }
+        output["checked_at"] = json!(now);
+        return (output, exit);
+    }
     let result = verify_presentation(&text, &trust, status.as_ref(), now, &policy);
     let (mut output, exit) = match &result {
         Ok(p) => (
@@ -319,6 +330,70 @@ pub fn verify(args: &VerifyArgs) -> (Value, i32) {
     output["mode"] = json!(mode_of(&text));
     output["checked_at"] = json!(now);
     (output, exit)
+}
+
+/// A printable identity document (Claim 169): it has no purpose, so
+/// `--purpose` does not apply; everything in it is disclosed.
+fn verify_claim169(
+    text: &str,
+    trust: &TrustList,
+    status: Option<&StatusListToken>,
+    now: i64,
+    policy: &VerifyPolicy,
+) -> (Value, i32) {
+    let (output, exit) = match verify_document(text, trust, status, now, policy) {
+        Ok(d) => (
+            json!({"valid": true, "code": "valid", "message": "the document is valid", "document": document_json(&d)}),
+            EXIT_VALID,
+        ),
+        Err(e) => (
+            json!({
+                "valid": false,
+                "code": e.code(),
+                "message": e.to_string(),
+                "document": e.document().map(document_json),
+            }),
+            if matches!(e, DocumentVerifyError::StatusUnknown { .. }) {
+                EXIT_STATUS_UNKNOWN
+            } else {
+                EXIT_REFUSED
+            },
+        ),
+    };
+    let mut output = output;
+    output["mode"] = json!("claim169");
+    output["presentation"] = Value::Null;
+    (output, exit)
+}
+
+fn document_json(d: &VerifiedDocument) -> Value {
+    let i = &d.identity;
+    let mut disclosed = Map::new();
+    let mut put = |k: &str, v: Option<Value>| {
+        if let Some(v) = v {
+            disclosed.insert(k.into(), v);
+        }
+    };
+    put("id", i.id.as_ref().map(|v| json!(v)));
+    put("version", i.version.as_ref().map(|v| json!(v)));
+    put("language", i.language.as_ref().map(|v| json!(v)));
+    put("full_name", i.full_name.as_ref().map(|v| json!(v)));
+    put("date_of_birth", i.date_of_birth.as_ref().map(|v| json!(v)));
+    put("gender", i.gender.map(|v| json!(v.name())));
+    put("address", i.address.as_ref().map(|v| json!(v)));
+    put("nationality", i.nationality.as_ref().map(|v| json!(v)));
+    put("photo_bytes", i.photo.as_ref().map(|v| json!(v.len())));
+    put("photo_format", i.photo_format.map(|v| json!(v.name())));
+    json!({
+        "issuer": d.issuer,
+        "kid": d.kid.map(|k| k.to_base64url()),
+        "algorithm": d.algorithm.name(),
+        "issued_at": d.issued_at,
+        "not_before": d.not_before,
+        "expires_at": d.expires_at,
+        "disclosed": disclosed,
+        "status": d.status.as_ref().map(|s| json!({"index": s.index, "uri": s.uri})),
+    })
 }
 
 /// "issuer" (`SS1:`), "holder" (`SS2:`), or null for any other text.

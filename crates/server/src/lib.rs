@@ -2,7 +2,9 @@
 //! commands, so that integration tests start exactly what operators start.
 
 pub mod adapters;
+pub mod bench_audit;
 pub mod bench_eid;
+pub mod bench_verify;
 pub mod bench_web;
 pub mod config;
 pub mod demo;

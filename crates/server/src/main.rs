@@ -152,6 +152,10 @@ enum BenchCommand {
     Web(shengshi::bench_web::WebBenchArgs),
     /// Full offline e-ID verifications against raw Ed25519 verify_strict; sizes and QR versions.
     Eid(shengshi::bench_eid::EidBenchArgs),
+    /// Online e-ID verifications/s over HTTP (claim + durable access log) against raw Ed25519/s per core.
+    Verify(shengshi::bench_verify::VerifyBenchArgs),
+    /// The verification storm with the access log on against off; fsyncs per logged access.
+    Audit(shengshi::bench_audit::AuditBenchArgs),
 }
 
 #[derive(Subcommand, Debug)]
@@ -437,6 +441,12 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Bench {
             command: BenchCommand::Eid(args),
         } => shengshi::bench_eid::run(args),
+        Command::Bench {
+            command: BenchCommand::Verify(args),
+        } => shengshi::bench_verify::run(cli.config.clone(), args).await,
+        Command::Bench {
+            command: BenchCommand::Audit(args),
+        } => shengshi::bench_audit::run(cli.config.clone(), args).await,
         Command::Eid {
             command: EidTop::Offline(command),
         } => shengshi::eid_cli::run(command),

@@ -35,10 +35,37 @@ pub struct Application {
     witness: Option<Arc<dyn shengshi_app::witnessing::WitnessClient>>,
     witness_interval: std::time::Duration,
     eid: Arc<shengshi_app::eid::Issuer>,
+    identity: shengshi_web::IdentityDeps,
+    verifier_gate: Arc<shengshi_app::verifiers::VerifierGate>,
+}
+
+/// What `shengshi bench verify|audit` change in an application they start:
+/// never read from configuration, so no served installation can have it.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct BenchSetup {
+    /// Rate limits per verifier API key (one key carries the whole load).
+    pub verifier_limits: Option<shengshi_app::verifiers::RateLimits>,
+    /// Access log off: `AccessLog::discarding_for_benchmarks` (nothing is
+    /// recorded, so the door's promise does not hold). Only to measure what
+    /// the log costs.
+    pub access_log_off: bool,
 }
 
 impl Application {
     pub async fn build(config: &Config, clock: Arc<dyn Clock>) -> Result<Self> {
+        Self::build_with(config, clock, BenchSetup::default()).await
+    }
+
+    /// **Benchmarks only**: [`Application::build`] with a [`BenchSetup`].
+    pub async fn build_for_benchmark(
+        config: &Config,
+        clock: Arc<dyn Clock>,
+        bench: BenchSetup,
+    ) -> Result<Self> {
+        Self::build_with(config, clock, bench).await
+    }
+
+    async fn build_with(config: &Config, clock: Arc<dyn Clock>, bench: BenchSetup) -> Result<Self> {
         config.check_production()?;
         let listener = bind(config).await?;
         let port = listener.local_addr()?.port();
@@ -103,13 +130,17 @@ impl Application {
         let secrets = Arc::new(
             PlatformSecrets::load_or_create(store.as_ref(), kek.as_ref(), clock.as_ref()).await?,
         );
-        let access_log = AccessLog::start(
-            store.clone(),
-            clock.clone(),
-            access_log::origin_for(installation.id),
-            secrets.access_log_seed(),
-        )
-        .await?;
+        let access_log = if bench.access_log_off {
+            AccessLog::discarding_for_benchmarks()
+        } else {
+            AccessLog::start(
+                store.clone(),
+                clock.clone(),
+                access_log::origin_for(installation.id),
+                secrets.access_log_seed(),
+            )
+            .await?
+        };
         let services = Services {
             store,
             clock,
@@ -144,6 +175,11 @@ impl Application {
             )
             .await?;
 
+        let verifier_gate = Arc::new(match bench.verifier_limits {
+            Some(limits) => shengshi_app::verifiers::VerifierGate::new(limits),
+            None => shengshi_app::verifiers::VerifierGate::default(),
+        });
+        let identity = adapters.identity;
         let state = AppState {
             services: services.clone(),
             info: Arc::new(PlatformInfo {
@@ -154,8 +190,8 @@ impl Application {
             }),
             metrics: Arc::new(Metrics::new()),
             qr_images: Arc::default(),
-            verifier_gate: Arc::default(),
-            identity: adapters.identity,
+            verifier_gate: verifier_gate.clone(),
+            identity: identity.clone(),
             outbox: adapters.outbox,
         };
         let witness = match &config.adapters.witness {
@@ -176,6 +212,8 @@ impl Application {
             demo,
             witness,
             eid,
+            identity,
+            verifier_gate,
             witness_interval: config
                 .adapters
                 .witness
@@ -199,6 +237,16 @@ impl Application {
 
     pub fn services(&self) -> &Services {
         &self.services
+    }
+
+    /// The registry, the platform secrets and the e-ID issuer the handlers use.
+    pub fn identity(&self) -> &shengshi_web::IdentityDeps {
+        &self.identity
+    }
+
+    /// The online verification service's state (rate limits, claims).
+    pub fn verifier_gate(&self) -> &Arc<shengshi_app::verifiers::VerifierGate> {
+        &self.verifier_gate
     }
 
     /// What the demo holds (a demo installation only), for the start-up message.

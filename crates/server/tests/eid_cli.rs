@@ -280,6 +280,48 @@ fn trust_root_trust_list_and_verify() {
     ]);
     assert_eq!(out.status.code(), Some(3));
     assert_eq!(json(&out)["code"], "cannot_verify");
+
+    // A printable identity document (Claim 169, no prefix) verifies through
+    // the same command, with everything it discloses; index 2 is revoked.
+    let document = |index: u32| {
+        let identity = Identity {
+            full_name: Some("欧阳娜娜".into()),
+            date_of_birth: Some("19491231".into()),
+            ..Identity::default()
+        };
+        mint_document(
+            &DocumentRequest {
+                issuer: ISSUER,
+                issued_at: now - 60,
+                expires_at: now + 30 * 86_400,
+                identity: &identity,
+                status: StatusRef {
+                    index,
+                    uri: STATUS_URI.into(),
+                },
+            },
+            &issuer,
+        )
+        .unwrap()
+    };
+    let out = verify(&document(5), &with_status);
+    let body = json(&out);
+    assert_eq!(out.status.code(), Some(0), "{body}");
+    assert_eq!(body["mode"], "claim169");
+    assert_eq!(body["document"]["disclosed"]["full_name"], "欧阳娜娜");
+    assert_eq!(body["document"]["disclosed"]["date_of_birth"], "19491231");
+    assert!(body["document"]["disclosed"].get("id").is_none());
+    let out = verify(&document(2), &with_status);
+    let body = json(&out);
+    assert_eq!(out.status.code(), Some(1), "{body}");
+    assert_eq!(body["code"], "revoked");
+    assert_eq!(body["document"]["disclosed"]["full_name"], "欧阳娜娜");
+    let out = verify(&document(5), &[]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(json(&out)["code"], "status_unknown");
+    let out = verify("NOT A DOCUMENT", &with_status);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(json(&out)["mode"], "claim169");
 }
 
 #[test]

@@ -1,7 +1,8 @@
 //! No plaintext personal data at rest, in logs, or in SMS texts, on both
 //! backends: after residents register, log in, look at their account, their
-//! sessions and their access log, add a passkey, give a mandate, and pass a
-//! counter check, every byte the platform keeps is searched for each
+//! sessions and their access log, add a passkey, give a mandate, pass a
+//! counter check, ask for a correction that staff decide, and have their
+//! record opened by break-glass, every byte the platform keeps is searched for each
 //! resident's name, ID number and phone number, in UTF-8, UTF-16, hex and
 //! base64 forms. None may appear.
 //!
@@ -251,6 +252,60 @@ async fn no_personal_data_at_rest_in_logs_or_texts(backend: Backend) {
     .await
     .unwrap();
     assert_eq!(done.status().as_u16(), 200);
+    // Casework: a correction request naming the resident, taken, opened and
+    // decided with a note naming them too; then a break-glass opening of the
+    // other resident's record by ID number.
+    let (status, correction, _) = call(
+        &app,
+        Method::POST,
+        "/api/v1/me/corrections",
+        Some(&sid),
+        Some(json!({"field": "name", "proposed_value": name, "explanation": id_number})),
+    )
+    .await;
+    assert_eq!(status, 201, "{correction}");
+    let case = format!(
+        "/api/v1/staff/corrections/{}",
+        correction["id"].as_str().unwrap()
+    );
+    let staff_request = |method: Method, path: String, body: Option<serde_json::Value>| {
+        let mut request = app
+            .client
+            .request(method, app.url(&path))
+            .header("cookie", format!("staff_sid={staff_sid}"));
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        request.send()
+    };
+    let taken = staff_request(Method::POST, format!("{case}/take"), None)
+        .await
+        .unwrap();
+    assert_eq!(taken.status().as_u16(), 204);
+    let opened = staff_request(Method::GET, case.clone(), None)
+        .await
+        .unwrap();
+    assert_eq!(opened.status().as_u16(), 200);
+    let note = format!("{name} 的户籍信息已核对");
+    let decided = staff_request(
+        Method::POST,
+        format!("{case}/decision"),
+        Some(json!({"decision": "rejected", "note": note})),
+    )
+    .await
+    .unwrap();
+    assert_eq!(decided.status().as_u16(), 204);
+    let broke = staff_request(
+        Method::POST,
+        "/api/v1/staff/break-glass".to_owned(),
+        Some(json!({
+            "id_number": examples[1].1,
+            "justification": "Unconscious resident at the counter; ambulance crew asks",
+        })),
+    )
+    .await
+    .unwrap();
+    assert_eq!(broke.status().as_u16(), 201);
 
     // The SMS texts (the recipient column is the number they went to).
     let outbox = app.get("/demo/sms").await.text().await.unwrap();

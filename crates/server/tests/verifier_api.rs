@@ -23,6 +23,7 @@ use time::Duration;
 tests_on_both_backends!(
     a_hotel_verifies_a_code_once_and_the_resident_sees_it,
     keys_are_refused_when_unknown_rotated_out_or_over_their_limit,
+    two_hotels_scanning_one_code_at_once_leave_exactly_one_winner,
 );
 
 const VERIFY: &str = "/api/v1/verifier/verifications";
@@ -508,4 +509,59 @@ async fn keys_are_refused_when_unknown_rotated_out_or_over_their_limit(backend: 
     assert!(refusals.contains(&(None, "unknown_key".to_owned())));
     assert!(refusals.contains(&(Some(hotel_uuid), "revoked_key".to_owned())));
     assert!(refusals.contains(&(Some(hotel_uuid), "verifier_suspended".to_owned())));
+}
+
+/// Claims are group-committed: two organisations sending the same code at
+/// the same moment may share one transaction. Exactly one is answered with
+/// the code, the other is refused; the winner's repeated scan answers the same.
+async fn two_hotels_scanning_one_code_at_once_leave_exactly_one_winner(backend: Backend) {
+    let Some(app) = demo_app(backend).await else {
+        return;
+    };
+    let phone = "13912345911";
+    register(&app, 0, phone).await;
+    let (sid, _) = log_in(&app, phone, CHROME_ON_ANDROID).await;
+    let (status, _, _) = call(&app, Method::POST, "/api/v1/eid/card", Some(&sid), None).await;
+    assert_eq!(status, 201);
+    let (_, west) = add_verifier(
+        &app,
+        "西湖大酒店",
+        VerifierCategory::Hotel,
+        vec![Purpose::HotelCheckin],
+    )
+    .await;
+    let (_, east) = add_verifier(
+        &app,
+        "东湖宾馆",
+        VerifierCategory::Hotel,
+        vec![Purpose::HotelCheckin],
+    )
+    .await;
+    let mut wins = [0, 0];
+    // 8 codes: each key stays within its burst of 20 on the test's fixed clock.
+    for round in 0..8 {
+        let code = mint(&app, &sid, "hotel_checkin", None).await;
+        let code = code["code"].as_str().unwrap().to_owned();
+        let ((sw, bw, _), (se, be, _)) = tokio::join!(
+            verify(&app, Some(&west), &code),
+            verify(&app, Some(&east), &code)
+        );
+        let (winner, won, lost, lost_status) = match (sw, se) {
+            (200, _) => (&west, bw, be, se),
+            (_, 200) => (&east, be, bw, sw),
+            _ => panic!("round {round}: nobody won: {sw} {bw} / {se} {be}"),
+        };
+        assert_eq!(lost_status, 409, "round {round}: {lost}");
+        assert_eq!(
+            lost["type"], "urn:shengshi:problem:verification-already-used",
+            "round {round}"
+        );
+        assert!(lost.get("attributes").is_none());
+        wins[usize::from(winner == &east)] += 1;
+        let (again, body, _) = verify(&app, Some(winner), &code).await;
+        assert_eq!(again, 200, "round {round}: {body}");
+        assert_eq!(body["verified_at"], won["verified_at"], "round {round}");
+        assert_eq!(body["id"], won["id"], "round {round}");
+    }
+    assert_eq!(wins[0] + wins[1], 8);
 }

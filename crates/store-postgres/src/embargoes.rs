@@ -95,6 +95,23 @@ impl EmbargoStore for PostgresStore {
         Ok(done.rows_affected() == 1)
     }
 
+    async fn embargoes_awaiting_decision(
+        &self,
+        department: Department,
+    ) -> Result<Vec<StoredEmbargo>, StoreError> {
+        sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM embargoes WHERE department = $1 AND status = 'requested' \
+             ORDER BY created_at, id"
+        ))
+        .bind(department.name())
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db)?
+        .into_iter()
+        .map(embargo_from_row)
+        .collect()
+    }
+
     async fn embargoes(
         &self,
         after: Option<EmbargoId>,

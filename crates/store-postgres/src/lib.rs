@@ -19,8 +19,10 @@ use std::time::Duration;
 use uuid::Uuid;
 
 mod access_log;
+mod casework;
 mod corrections;
 mod eid;
+mod eid_documents;
 mod embargoes;
 mod mandates;
 mod passkeys;
@@ -28,6 +30,7 @@ mod registry;
 mod sessions;
 mod staff;
 mod staff_sessions;
+mod verifier_applications;
 mod verifiers;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");

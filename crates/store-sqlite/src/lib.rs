@@ -21,8 +21,10 @@ use std::time::Duration;
 use uuid::Uuid;
 
 mod access_log;
+mod casework;
 mod corrections;
 mod eid;
+mod eid_documents;
 mod embargoes;
 mod mandates;
 mod passkeys;
@@ -30,6 +32,7 @@ mod registry;
 mod sessions;
 mod staff;
 mod staff_sessions;
+mod verifier_applications;
 mod verifiers;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");

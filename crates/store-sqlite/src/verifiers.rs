@@ -224,6 +224,35 @@ impl VerifierStore for SqliteStore {
         verification_from_row(row)
     }
 
+    async fn claim_verifications(
+        &self,
+        claims: &[StoredVerification],
+    ) -> Result<Vec<StoredVerification>, StoreError> {
+        if claims.is_empty() {
+            return Ok(Vec::new());
+        }
+        // One writer and BEGIN IMMEDIATE, as for one claim.
+        let mut order: Vec<usize> = (0..claims.len()).collect();
+        order.sort_by(|&a, &b| claims[a].cti.cmp(&claims[b].cti)); // stable: the earlier claim first
+        let mut tx = self.write.begin_with("BEGIN IMMEDIATE").await.map_err(db)?;
+        for &i in &order {
+            insert_verification_in(&mut tx, &claims[i], "ON CONFLICT (cti) DO NOTHING").await?;
+        }
+        let mut held = Vec::with_capacity(claims.len());
+        for claim in claims {
+            let row = sqlx::query(&format!(
+                "SELECT {VERIFICATION_COLUMNS} FROM eid_verifications WHERE cti = $1"
+            ))
+            .bind(&claim.cti)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(db)?;
+            held.push(verification_from_row(row)?);
+        }
+        tx.commit().await.map_err(db)?;
+        Ok(held)
+    }
+
     async fn verification(&self, cti: &str) -> Result<Option<StoredVerification>, StoreError> {
         sqlx::query(&format!(
             "SELECT {VERIFICATION_COLUMNS} FROM eid_verifications WHERE cti = $1"

@@ -68,6 +68,11 @@ pub trait EmbargoStore: Send + Sync {
         decided_by: StaffId,
         at: Timestamp,
     ) -> Result<bool, StoreError>;
+    /// A department's embargoes still waiting for a supervisor, oldest first.
+    async fn embargoes_awaiting_decision(
+        &self,
+        department: Department,
+    ) -> Result<Vec<StoredEmbargo>, StoreError>;
     /// Embargoes ordered by id, after `after` (exclusive), for export.
     async fn embargoes(
         &self,

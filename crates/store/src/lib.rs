@@ -8,8 +8,10 @@ use shengshi_domain::{InstallationId, SecurityEvent, SubjectId, Timestamp};
 
 mod access_log;
 mod accounts;
+mod casework;
 mod corrections;
 mod eid;
+mod eid_documents;
 mod embargoes;
 mod error;
 mod mandates;
@@ -18,14 +20,20 @@ mod registry;
 mod sessions;
 mod staff;
 mod staff_sessions;
+mod verifier_applications;
 mod verifiers;
 pub use access_log::{AccessLogStore, StoredAccessEntry, StoredCheckpoint};
 pub use accounts::{AccountStore, StoredAccount};
+pub use casework::{
+    BreakGlassOutcome, BreakGlassReview, CaseWorkStore, CorrectionCase, StoredAssignment,
+    StoredBreakGlass,
+};
 pub use corrections::{CorrectionStore, StoredCorrection};
 pub use eid::{
     CardStatus, CardStatusEntry, CardStatusReason, DevicePresentation, EidStore, StoredCard,
     StoredIssuerKey, StoredTrustList,
 };
+pub use eid_documents::{DocumentListing, EidDocumentStore, StoredDocument};
 pub use embargoes::{EmbargoStatus, EmbargoStore, StoredEmbargo};
 pub use error::StoreError;
 pub use mandates::{ActionRefused, MandateStore, Revocation};
@@ -34,6 +42,9 @@ pub use registry::{RegistryCount, RegistryStore, StoredRegistryRecord};
 pub use sessions::{SessionStore, StoredSession};
 pub use staff::{StaffFailure, StaffStore, StoredStaff};
 pub use staff_sessions::{StaffSessionStore, StoredStaffSession};
+pub use verifier_applications::{
+    ApplicationStatus, StoredVerifierApplication, VerifierApplicationStore,
+};
 pub use verifiers::{StoredVerification, StoredVerifier, StoredVerifierKey, VerifierStore};
 
 /// Which database a store talks to; picked once, at start-up, from the URL.
@@ -298,9 +309,12 @@ pub trait Store:
     + PasskeyStore
     + AccessLogStore
     + CorrectionStore
+    + CaseWorkStore
     + EmbargoStore
     + EidStore
+    + EidDocumentStore
     + VerifierStore
+    + VerifierApplicationStore
 {
 }
 impl<T> Store for T where
@@ -319,9 +333,12 @@ impl<T> Store for T where
         + PasskeyStore
         + AccessLogStore
         + CorrectionStore
+        + CaseWorkStore
         + EmbargoStore
         + EidStore
+        + EidDocumentStore
         + VerifierStore
+        + VerifierApplicationStore
 {
 }
 

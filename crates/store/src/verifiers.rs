@@ -105,6 +105,15 @@ pub trait VerifierStore: Send + Sync {
         &self,
         verification: &StoredVerification,
     ) -> Result<StoredVerification, StoreError>;
+    /// Claims many at once, as [`claim_verification`](Self::claim_verification)
+    /// claims one, in one transaction (one durable commit for all, so that
+    /// concurrent verifications share it); returns, in the order given, the
+    /// row that holds each `cti`. Of two claims of one `cti` in one call, the
+    /// earlier wins.
+    async fn claim_verifications(
+        &self,
+        claims: &[StoredVerification],
+    ) -> Result<Vec<StoredVerification>, StoreError>;
     /// The verification that holds this code id (hex of its `cti`), if any.
     async fn verification(&self, cti: &str) -> Result<Option<StoredVerification>, StoreError>;
     /// Verifications ordered by `cti`, after `after` (exclusive), for export.

@@ -148,6 +148,21 @@ counted!(CorrectionStore {
     async fn insert_corrections(&self, corrections: &[StoredCorrection]) -> Result<(), StoreError>;
 });
 
+counted!(CaseWorkStore {
+    async fn open_correction_cases(&self, limit: u32) -> Result<Vec<CorrectionCase>, StoreError>;
+    async fn correction_case(&self, id: uuid::Uuid) -> Result<Option<CorrectionCase>, StoreError>;
+    async fn assign_correction(&self, assignment: &StoredAssignment, expected: Option<StaffId>) -> Result<bool, StoreError>;
+    async fn decide_correction(&self, id: uuid::Uuid, by: StaffId, status: &str, sealed_note: &[u8], at: Timestamp) -> Result<bool, StoreError>;
+    async fn correction_assignments(&self, after: Option<uuid::Uuid>, limit: u32) -> Result<Vec<StoredAssignment>, StoreError>;
+    async fn insert_correction_assignments(&self, assignments: &[StoredAssignment]) -> Result<(), StoreError>;
+    async fn insert_break_glass(&self, access: &StoredBreakGlass) -> Result<(), StoreError>;
+    async fn break_glass(&self, id: uuid::Uuid) -> Result<Option<StoredBreakGlass>, StoreError>;
+    async fn department_break_glass(&self, department: shengshi_domain::Department, unreviewed_only: bool, limit: u32) -> Result<Vec<StoredBreakGlass>, StoreError>;
+    async fn review_break_glass(&self, id: uuid::Uuid, review: &BreakGlassReview) -> Result<bool, StoreError>;
+    async fn break_glass_accesses(&self, after: Option<uuid::Uuid>, limit: u32) -> Result<Vec<StoredBreakGlass>, StoreError>;
+    async fn insert_break_glass_accesses(&self, accesses: &[StoredBreakGlass]) -> Result<(), StoreError>;
+});
+
 counted!(RegistryStore {
     async fn upsert_registry_records(&self, new_keys: &[StoredDataKey], records: &[StoredRegistryRecord]) -> Result<(), StoreError>;
     async fn registry_record(&self, id_number_mac: &[u8]) -> Result<Option<StoredRegistryRecord>, StoreError>;
@@ -226,6 +241,7 @@ counted!(EmbargoStore {
     async fn insert_embargo(&self, embargo: &StoredEmbargo) -> Result<(), StoreError>;
     async fn embargo(&self, id: shengshi_domain::EmbargoId) -> Result<Option<StoredEmbargo>, StoreError>;
     async fn decide_embargo(&self, id: shengshi_domain::EmbargoId, status: EmbargoStatus, decided_by: StaffId, at: Timestamp) -> Result<bool, StoreError>;
+    async fn embargoes_awaiting_decision(&self, department: shengshi_domain::Department) -> Result<Vec<StoredEmbargo>, StoreError>;
     async fn embargoes(&self, after: Option<shengshi_domain::EmbargoId>, limit: u32) -> Result<Vec<StoredEmbargo>, StoreError>;
     async fn insert_embargoes(&self, embargoes: &[StoredEmbargo]) -> Result<(), StoreError>;
 });
@@ -249,6 +265,26 @@ counted!(EidStore {
     async fn import_eid(&self, keys: &[StoredIssuerKey], lists: &[StoredTrustList], cards: &[StoredCard]) -> Result<(), StoreError>;
 });
 
+counted!(EidDocumentStore {
+    async fn insert_document(&self, document: &StoredDocument) -> Result<(), StoreError>;
+    async fn account_documents(&self, account: AccountId) -> Result<Vec<DocumentListing>, StoreError>;
+    async fn revoke_document(&self, account: AccountId, document: uuid::Uuid, at: Timestamp) -> Result<bool, StoreError>;
+    async fn document_status_entries(&self) -> Result<Vec<CardStatusEntry>, StoreError>;
+    async fn live_document_keys(&self, now: Timestamp) -> Result<Vec<(String, Timestamp)>, StoreError>;
+    async fn documents(&self, after: Option<uuid::Uuid>, limit: u32) -> Result<Vec<StoredDocument>, StoreError>;
+    async fn import_documents(&self, documents: &[StoredDocument]) -> Result<(), StoreError>;
+});
+
+counted!(VerifierApplicationStore {
+    async fn insert_verifier_application(&self, application: &StoredVerifierApplication, limit: u32, since: Timestamp) -> Result<bool, StoreError>;
+    async fn verifier_application(&self, id: uuid::Uuid) -> Result<Option<StoredVerifierApplication>, StoreError>;
+    async fn pending_verifier_applications(&self) -> Result<Vec<StoredVerifierApplication>, StoreError>;
+    async fn decide_verifier_application(&self, id: uuid::Uuid, status: ApplicationStatus, decided_by: StaffId, at: Timestamp, reason: Option<&str>) -> Result<bool, StoreError>;
+    async fn set_application_verifier(&self, id: uuid::Uuid, verifier: uuid::Uuid) -> Result<bool, StoreError>;
+    async fn verifier_applications(&self, after: Option<uuid::Uuid>, limit: u32) -> Result<Vec<StoredVerifierApplication>, StoreError>;
+    async fn insert_verifier_applications(&self, applications: &[StoredVerifierApplication]) -> Result<(), StoreError>;
+});
+
 counted!(VerifierStore {
     async fn insert_verifier(&self, verifier: &StoredVerifier, key: &StoredVerifierKey) -> Result<(), StoreError>;
     async fn verifier(&self, id: uuid::Uuid) -> Result<Option<StoredVerifier>, StoreError>;
@@ -258,6 +294,7 @@ counted!(VerifierStore {
     async fn replace_verifier_keys(&self, key: &StoredVerifierKey) -> Result<u64, StoreError>;
     async fn verifier_keys(&self) -> Result<Vec<StoredVerifierKey>, StoreError>;
     async fn claim_verification(&self, verification: &StoredVerification) -> Result<StoredVerification, StoreError>;
+    async fn claim_verifications(&self, claims: &[StoredVerification]) -> Result<Vec<StoredVerification>, StoreError>;
     async fn verification(&self, cti: &str) -> Result<Option<StoredVerification>, StoreError>;
     async fn verifications(&self, after: Option<&str>, limit: u32) -> Result<Vec<StoredVerification>, StoreError>;
     async fn import_verifiers(&self, verifiers: &[StoredVerifier], keys: &[StoredVerifierKey], verifications: &[StoredVerification]) -> Result<(), StoreError>;

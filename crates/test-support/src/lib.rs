@@ -553,6 +553,24 @@ pub async fn add_account(
     services: &shengshi_app::Services,
     clock: &dyn Clock,
 ) -> shengshi_store::StoredAccount {
+    add_account_with_profile(
+        services,
+        clock,
+        b"{}",
+        uuid::Uuid::now_v7().as_bytes().to_vec(),
+    )
+    .await
+}
+
+/// Like [`add_account`], with a sealed profile (the JSON registration
+/// writes: `name`, `id_number`, `phone`) and its ID-number MAC, for tests
+/// that open the record.
+pub async fn add_account_with_profile(
+    services: &shengshi_app::Services,
+    clock: &dyn Clock,
+    profile_json: &[u8],
+    id_number_mac: Vec<u8>,
+) -> shengshi_store::StoredAccount {
     let now = clock.now();
     let subject = shengshi_domain::SubjectId::new();
     let key_id = uuid::Uuid::now_v7();
@@ -564,9 +582,9 @@ pub async fn add_account(
         id: shengshi_domain::AccountId::new(),
         subject,
         assurance_level: 2,
-        id_number_mac: Some(uuid::Uuid::now_v7().as_bytes().to_vec()),
+        id_number_mac: Some(id_number_mac),
         phone_mac: uuid::Uuid::now_v7().as_bytes().to_vec(),
-        sealed_profile: key.seal(b"{}", b"account.profile").into_bytes(),
+        sealed_profile: key.seal(profile_json, b"account.profile").into_bytes(),
         status: "active".into(),
         in_person_verified_at: None,
         created_at: now,

@@ -97,3 +97,35 @@ impl TestApp {
         cookie.expect("a staff_sid cookie")
     }
 }
+
+/// Adds a staff member (display name 王芳) and logs them in with password and
+/// authenticator code, returning their capabilities. Moves the clock past the
+/// TOTP step, so that the next login's code is not a replay.
+pub async fn logged_in_member(
+    staff: &StaffAccounts,
+    clock: &shengshi_domain::FixedClock,
+    username: &str,
+    department: Department,
+    role: Role,
+) -> shengshi_app::staff::capability::Capabilities {
+    let enrolled = staff
+        .add_by_operator(NewStaff {
+            username: username.to_owned(),
+            display_name: "王芳".to_owned(),
+            department,
+            role,
+            password: SecretString::from(STAFF_PASSWORD.to_owned()),
+        })
+        .await
+        .expect("staff added");
+    let member = staff
+        .verify_password_and_totp(
+            username,
+            &SecretString::from(STAFF_PASSWORD.to_owned()),
+            &totp_code(&enrolled, clock),
+        )
+        .await
+        .expect("staff login");
+    clock.advance(time::Duration::seconds(31));
+    shengshi_app::staff::capability::authorize(&member)
+}

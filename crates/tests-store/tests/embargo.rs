@@ -3,18 +3,17 @@
 //! approved embargo is in the log (and the statistics) at once, but the
 //! resident sees it only once the embargo ends, marked with its basis.
 
-use secrecy::SecretString;
 use shengshi_app::access_view::{self, AccessQuery, AccessViewError};
 use shengshi_app::door::{self, AccessRequest};
 use shengshi_app::embargo::{self, DecideError, EmbargoRequest, GrantError, RequestError};
-use shengshi_app::staff::capability::{authorize, Capabilities};
-use shengshi_app::staff::{totp, NewStaff, StaffAccounts};
+use shengshi_app::staff::capability::Capabilities;
+use shengshi_app::staff::StaffAccounts;
 use shengshi_app::transfer::{export, import};
 use shengshi_app::{audit, keys};
 use shengshi_domain::access::{AccessEntry, Accessor, Purpose};
 use shengshi_domain::{Clock, Department, Role, SecurityEventKind, SubjectId, Timestamp};
 use shengshi_store::StoredEmbargo;
-use shengshi_test_support::staff::{totp_secret, STAFF_PASSWORD};
+use shengshi_test_support::staff::logged_in_member;
 use shengshi_test_support::{tests_on_both_backends, Backend, TestDb, TestServices};
 use std::sync::Arc;
 use time::Duration;
@@ -43,35 +42,7 @@ async fn world(backend: Backend) -> Option<World> {
 impl World {
     /// Adds a staff member and logs them in, returning their capabilities.
     async fn member(&self, username: &str, department: Department, role: Role) -> Capabilities {
-        let enrolled = self
-            .staff
-            .add_by_operator(NewStaff {
-                username: username.to_owned(),
-                display_name: "王芳".to_owned(),
-                department,
-                role,
-                password: SecretString::from(STAFF_PASSWORD.to_owned()),
-            })
-            .await
-            .unwrap();
-        let seconds = self.t.clock.now().unix_millis() / 1000;
-        let code = totp::code_for_step(
-            &totp_secret(&enrolled),
-            totp::step_at(seconds),
-            totp::DIGITS,
-        );
-        let member = self
-            .staff
-            .verify_password_and_totp(
-                username,
-                &SecretString::from(STAFF_PASSWORD.to_owned()),
-                &code,
-            )
-            .await
-            .unwrap();
-        // Two logins in the same TOTP step would be a replay: move on.
-        self.t.clock.advance(Duration::seconds(31));
-        authorize(&member)
+        logged_in_member(&self.staff, &self.t.clock, username, department, role).await
     }
 
     fn in_days(&self, days: i64) -> Timestamp {

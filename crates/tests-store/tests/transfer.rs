@@ -129,6 +129,29 @@ async fn populate(
             .await
             .unwrap();
     }
+    // Two printable documents of the second card, one revoked: their
+    // indices must stay taken after a move.
+    for (index, revoked) in [(4_242, false), (4_243, true)] {
+        let document = shengshi_store::StoredDocument {
+            id: uuid::Uuid::now_v7(),
+            account: account.id,
+            card: card_ids[1],
+            status_index: index,
+            kid: "00112233aabbccdd".into(),
+            fields: vec!["name".into(), "birth_date".into()],
+            issued_at: now,
+            expires_at: now.plus(time::Duration::days(30)),
+            revoked_at: None,
+        };
+        services.store.insert_document(&document).await.unwrap();
+        if revoked {
+            services
+                .store
+                .revoke_document(account.id, document.id, now)
+                .await
+                .unwrap();
+        }
+    }
     // A verifier organisation (suspended), its first key (revoked by a
     // rotation) and the current one, and two codes it accepted online.
     let hotel = shengshi_store::StoredVerifier {
@@ -295,6 +318,7 @@ async fn an_installation_moves_from_sqlite_to_postgres_and_back_unchanged() {
     );
     assert!(original.contains(r#""in_person_verified_at":"#));
     assert_eq!(original.matches(r#"{"record":"eid_card","#).count(), 2);
+    assert_eq!(original.matches(r#"{"record":"eid_document","#).count(), 2);
     assert_eq!(
         original.matches(r#"{"record":"eid_issuer_key","#).count(),
         1

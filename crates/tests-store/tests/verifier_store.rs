@@ -20,6 +20,7 @@ tests_on_both_backends!(
     keys_are_found_by_id_and_rotation_revokes_the_older_ones,
     a_rotated_out_key_is_refused_by_the_service,
     two_organisations_claiming_one_code_at_once_leave_one_owner,
+    claims_committed_together_keep_the_first_owner_of_each_code,
     a_card_is_found_by_its_status_index,
     suspension_is_recorded_and_identity_is_kept,
 );
@@ -347,6 +348,88 @@ async fn two_organisations_claiming_one_code_at_once_leave_one_owner(backend: Ba
         .is_err());
     assert!(db.exec("DELETE FROM eid_verifications").await.is_err());
     assert_eq!(store.verifications(None, 100).await.unwrap().len(), 10);
+}
+
+/// The claim sequencer's batch: one transaction for many claims, each answered
+/// with the row that holds its code, in the order given.
+async fn claims_committed_together_keep_the_first_owner_of_each_code(backend: Backend) {
+    let Some(TestServices {
+        db: _db,
+        services,
+        clock,
+    }) = TestServices::new(backend).await
+    else {
+        return;
+    };
+    let store = services.store.clone();
+    let now = clock.now();
+    let hotel = verifier("西湖大酒店", "hotel", &["age_over_18"], now);
+    let shop = verifier("便利店", "retail", &["age_over_18"], now);
+    store
+        .insert_verifier(&hotel, &key(&hotel, 1, now))
+        .await
+        .unwrap();
+    store
+        .insert_verifier(&shop, &key(&shop, 2, now))
+        .await
+        .unwrap();
+    let card = card(&services, &clock, 4343).await;
+    let claim = |by: &StoredVerifier, cti: u8, ms: i64| StoredVerification {
+        cti: hex::encode([cti; 16]),
+        verifier: by.id,
+        card: card.id,
+        subject: card.subject,
+        verified_at: now.plus(Duration::milliseconds(ms)),
+        expires_at: now.plus(Duration::seconds(60)),
+    };
+    assert_eq!(store.claim_verifications(&[]).await.unwrap(), vec![]);
+    // Code 1 is the shop's already; codes 2 and 3 are new; code 3 is claimed
+    // twice in the batch (the later one listed first in cti order is not
+    // what decides: the earlier claim in the batch wins).
+    let held = claim(&shop, 1, 0);
+    store.claim_verification(&held).await.unwrap();
+    let batch = [
+        claim(&hotel, 9, 1),
+        claim(&hotel, 1, 2),
+        claim(&shop, 3, 3),
+        claim(&hotel, 3, 4),
+        claim(&hotel, 2, 5),
+    ];
+    let answers = store.claim_verifications(&batch).await.unwrap();
+    assert_eq!(
+        answers,
+        vec![
+            batch[0].clone(),
+            held.clone(),
+            batch[2].clone(),
+            batch[2].clone(),
+            batch[4].clone(),
+        ]
+    );
+    for (cti, owner) in [(1u8, &held), (2, &batch[4]), (3, &batch[2]), (9, &batch[0])] {
+        assert_eq!(
+            store
+                .verification(&hex::encode([cti; 16]))
+                .await
+                .unwrap()
+                .as_ref(),
+            Some(owner),
+            "code {cti}"
+        );
+    }
+    // Two batches racing for the same codes (another process, say): each
+    // code ends with one owner, and both batches are told the same owner.
+    for round in 20..30u8 {
+        let a = [claim(&hotel, round, 0), claim(&hotel, round + 100, 0)];
+        let b = [claim(&shop, round + 100, 1), claim(&shop, round, 1)];
+        let (ra, rb) = tokio::join!(store.claim_verifications(&a), store.claim_verifications(&b));
+        let (ra, rb) = (ra.unwrap(), rb.unwrap());
+        assert_eq!(ra[0], rb[1], "round {round}");
+        assert_eq!(ra[1], rb[0], "round {round}");
+        assert!(ra[0] == a[0] || ra[0] == b[1]);
+        assert!(ra[1] == a[1] || ra[1] == b[0]);
+    }
+    assert_eq!(store.verifications(None, 100).await.unwrap().len(), 4 + 20);
 }
 
 async fn a_card_is_found_by_its_status_index(backend: Backend) {

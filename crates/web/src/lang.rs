@@ -147,6 +147,43 @@ impl<S: Send + Sync> FromRequestParts<S> for RequestLang {
     }
 }
 
+/// The name under which `pages::render` hands the page's own query to
+/// `base.html` (askama's runtime values).
+pub const PAGE_QUERY_VALUE: &str = "page_query";
+
+tokio::task_local! {
+    static PAGE_QUERY: Option<String>;
+}
+
+/// Middleware for the pages: remembers the request's query, less `lang` and
+/// `mode`, while the page is made, so that the header's switch links keep
+/// it (`?status=approved` stays when switching to English).
+pub async fn keep_page_query(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let kept = kept_query(request.uri().query().unwrap_or(""));
+    PAGE_QUERY.scope(kept, next.run(request)).await
+}
+
+/// The query of the page being made, for its switch links (`None` outside
+/// a page request, or when there is nothing to keep).
+pub fn page_query() -> Option<String> {
+    PAGE_QUERY.try_with(Clone::clone).ok().flatten()
+}
+
+/// The query without `lang`, `mode` and empty pairs, still percent-encoded.
+fn kept_query(query: &str) -> Option<String> {
+    let kept: Vec<&str> = query
+        .split('&')
+        .filter(|pair| {
+            let name = pair.split_once('=').map_or(*pair, |(k, _)| k);
+            !pair.is_empty() && name != "lang" && name != "mode"
+        })
+        .collect();
+    (!kept.is_empty()).then(|| kept.join("&"))
+}
+
 pub fn query_param(query: &str, name: &str) -> Option<String> {
     url_pairs(query).find(|(k, _)| k == name).map(|(_, v)| v)
 }
@@ -178,6 +215,21 @@ mod tests {
         let mut h = HeaderMap::new();
         h.insert(COOKIE, HeaderValue::from_str(cookie_header).unwrap());
         h
+    }
+
+    #[test]
+    fn switch_links_keep_the_page_query_but_not_the_choices() {
+        assert_eq!(kept_query(""), None);
+        assert_eq!(kept_query("lang=en&mode=elderly"), None);
+        assert_eq!(
+            kept_query("status=approved&lang=en&from=2026-01-01&&mode=standard"),
+            Some("status=approved&from=2026-01-01".to_owned())
+        );
+        // A parameter merely starting with "lang" is the page's own.
+        assert_eq!(
+            kept_query("language=x&q=%E5%8C%97"),
+            Some("language=x&q=%E5%8C%97".to_owned())
+        );
     }
 
     #[test]

@@ -108,6 +108,24 @@ pub enum ProblemKind {
     EmbargoOwnRequest,
     /// The embargo was already approved or refused.
     EmbargoAlreadyDecided,
+    /// No correction request with this id.
+    CaseNotFound,
+    /// The correction request is not assigned to the caller: nothing opens.
+    CaseNotAssigned,
+    /// Someone else took or was given the request first.
+    CaseAlreadyAssigned,
+    /// The correction request was already decided.
+    CaseAlreadyDecided,
+    /// No break-glass access with this id in the supervisor's department.
+    BreakGlassNotFound,
+    /// A supervisor may not review their own break-glass access.
+    BreakGlassOwnAccess,
+    /// The break-glass access was already reviewed.
+    BreakGlassAlreadyReviewed,
+    VerifierApplicationNotFound,
+    VerifierApplicationAlreadyDecided,
+    /// One address sent too many verifier applications today.
+    VerifierApplicationsTooMany,
     // The electronic ID card: one type per `EidError` a resident can meet.
     EidNotReady,
     EidNotEligible,
@@ -129,6 +147,14 @@ pub enum ProblemKind {
     VerificationAlreadyUsed,
     /// The code did not verify; `errors[0].code` is the e-ID error code (422).
     VerificationCodeInvalid,
+    /// Not a portrait link (404).
+    PortraitLinkInvalid,
+    /// A portrait link made for another organisation (403).
+    PortraitLinkNotYours,
+    /// A portrait link past its two minutes (410).
+    PortraitLinkExpired,
+    /// The card was suspended or replaced, or the portrait changed (410).
+    PortraitUnavailable,
 }
 
 impl ProblemKind {
@@ -196,6 +222,16 @@ impl ProblemKind {
             Self::EmbargoNotFound => "embargo-not-found",
             Self::EmbargoOwnRequest => "embargo-own-request",
             Self::EmbargoAlreadyDecided => "embargo-already-decided",
+            Self::CaseNotFound => "case-not-found",
+            Self::CaseNotAssigned => "case-not-assigned",
+            Self::CaseAlreadyAssigned => "case-already-assigned",
+            Self::CaseAlreadyDecided => "case-already-decided",
+            Self::BreakGlassNotFound => "break-glass-not-found",
+            Self::BreakGlassOwnAccess => "break-glass-own-access",
+            Self::BreakGlassAlreadyReviewed => "break-glass-already-reviewed",
+            Self::VerifierApplicationNotFound => "verifier-application-not-found",
+            Self::VerifierApplicationAlreadyDecided => "verifier-application-already-decided",
+            Self::VerifierApplicationsTooMany => "verifier-applications-too-many",
             Self::EidNotReady => "eid-not-ready",
             Self::EidNotEligible => "eid-not-eligible",
             Self::EidNoCard => "eid-no-card",
@@ -209,6 +245,10 @@ impl ProblemKind {
             Self::VerifierPurposeNotAllowed => "verifier-purpose-not-allowed",
             Self::VerificationAlreadyUsed => "verification-already-used",
             Self::VerificationCodeInvalid => "verification-code-invalid",
+            Self::PortraitLinkInvalid => "portrait-link-invalid",
+            Self::PortraitLinkNotYours => "portrait-link-not-yours",
+            Self::PortraitLinkExpired => "portrait-link-expired",
+            Self::PortraitUnavailable => "portrait-unavailable",
         }
     }
 
@@ -235,6 +275,14 @@ impl ProblemKind {
             Self::StaffForbidden | Self::EmbargoOwnRequest => StatusCode::FORBIDDEN,
             Self::EmbargoNotFound => StatusCode::NOT_FOUND,
             Self::EmbargoAlreadyDecided => StatusCode::CONFLICT,
+            Self::CaseNotFound | Self::BreakGlassNotFound => StatusCode::NOT_FOUND,
+            Self::CaseNotAssigned | Self::BreakGlassOwnAccess => StatusCode::FORBIDDEN,
+            Self::CaseAlreadyAssigned
+            | Self::CaseAlreadyDecided
+            | Self::BreakGlassAlreadyReviewed => StatusCode::CONFLICT,
+            Self::VerifierApplicationNotFound => StatusCode::NOT_FOUND,
+            Self::VerifierApplicationAlreadyDecided => StatusCode::CONFLICT,
+            Self::VerifierApplicationsTooMany => StatusCode::TOO_MANY_REQUESTS,
             Self::EidNotReady => StatusCode::SERVICE_UNAVAILABLE,
             Self::EidNotEligible => StatusCode::FORBIDDEN,
             Self::EidNoCard => StatusCode::NOT_FOUND,
@@ -246,6 +294,9 @@ impl ProblemKind {
             Self::VerifierSuspended | Self::VerifierPurposeNotAllowed => StatusCode::FORBIDDEN,
             Self::VerificationAlreadyUsed => StatusCode::CONFLICT,
             Self::VerificationCodeInvalid => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::PortraitLinkInvalid => StatusCode::NOT_FOUND,
+            Self::PortraitLinkNotYours => StatusCode::FORBIDDEN,
+            Self::PortraitLinkExpired | Self::PortraitUnavailable => StatusCode::GONE,
             Self::EmbargoNoBasis
             | Self::EmbargoBasisTooLong
             | Self::EmbargoEndsInThePast

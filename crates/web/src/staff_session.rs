@@ -57,6 +57,9 @@ pub fn capability_names(caps: &Capabilities) -> Vec<&'static str> {
         auditor,
         admin,
         identity_check,
+        verifier_registrar,
+        correction_desk,
+        break_glass,
     } = caps;
     [
         (clerk.is_some(), "clerk"),
@@ -65,6 +68,9 @@ pub fn capability_names(caps: &Capabilities) -> Vec<&'static str> {
         (auditor.is_some(), "auditor"),
         (admin.is_some(), "admin"),
         (identity_check.is_some(), "identity_check"),
+        (verifier_registrar.is_some(), "verifier_registrar"),
+        (correction_desk.is_some(), "correction_desk"),
+        (break_glass.is_some(), "break_glass"),
     ]
     .into_iter()
     .filter_map(|(granted, name)| granted.then_some(name))

@@ -14,6 +14,11 @@
 //! | auditor       | [`AuditorCap`] (read only)            |
 //! | administrator | [`AdminCap`] (staff management, no casework) |
 //!
+//! Beside the role: [`IdentityCheckCap`] and [`CorrectionDeskCap`] for the
+//! public security bureau's casework roles, [`BreakGlassCap`] for casework
+//! roles outside platform operations, [`VerifierRegistrarCap`] for platform
+//! operations' administrators.
+//!
 //! A supervisor lists their department's staff:
 //!
 //! ```no_run
@@ -48,6 +53,32 @@
 //!
 //! async fn fire(cap: &SupervisorCap, accounts: &StaffAccounts, id: StaffId) {
 //!     let _ = admin::disable_staff(cap, accounts, id).await;
+//! }
+//! ```
+//!
+//! Verifier organisations (hotels, stations, banks) are registered only by
+//! administrators of platform operations, who hold [`VerifierRegistrarCap`];
+//! a clerk cannot approve an application:
+//!
+//! ```no_run
+//! use shengshi_app::staff::capability::VerifierRegistrarCap;
+//! use shengshi_app::secrets::PlatformSecrets;
+//! use shengshi_app::verifier_applications;
+//! use shengshi_app::Services;
+//!
+//! async fn register(cap: &VerifierRegistrarCap, services: &Services, secrets: &PlatformSecrets, id: uuid::Uuid) {
+//!     let _ = verifier_applications::approve(services, secrets, cap, id).await;
+//! }
+//! ```
+//!
+//! ```compile_fail
+//! use shengshi_app::staff::capability::ClerkCap;
+//! use shengshi_app::secrets::PlatformSecrets;
+//! use shengshi_app::verifier_applications;
+//! use shengshi_app::Services;
+//!
+//! async fn register(cap: &ClerkCap, services: &Services, secrets: &PlatformSecrets, id: uuid::Uuid) {
+//!     let _ = verifier_applications::approve(services, secrets, cap, id).await;
 //! }
 //! ```
 //!
@@ -128,6 +159,29 @@ capability!(
     /// the cards) hold it.
     IdentityCheckCap
 );
+capability!(
+    /// Works the queue of residents' correction requests (PIPL Art. 46):
+    /// takes a request, opens the resident's record for it while it is
+    /// assigned to them, and decides it. Held by the clerks, reviewers and
+    /// supervisors of the public security bureau, whose household
+    /// registration (户政) keeps the records corrections are about.
+    CorrectionDeskCap
+);
+capability!(
+    /// Opens a resident's record without assigned work, in an emergency
+    /// ("break-glass"): only with a written justification, and the
+    /// department's supervisors are alerted. Held by the casework roles
+    /// (clerk, reviewer, supervisor) of every department but platform
+    /// operations; auditors and administrators hold none.
+    BreakGlassCap
+);
+capability!(
+    /// Registers verifier organisations (approves or refuses their
+    /// applications), rotates their keys, suspends and resumes them. Only
+    /// administrators of platform operations hold it: who may read residents'
+    /// e-ID codes is a platform decision, kept apart from any casework.
+    VerifierRegistrarCap
+);
 
 /// Everything one staff member may do. A field is `None` when the role does
 /// not grant that capability.
@@ -139,6 +193,9 @@ pub struct Capabilities {
     pub auditor: Option<AuditorCap>,
     pub admin: Option<AdminCap>,
     pub identity_check: Option<IdentityCheckCap>,
+    pub correction_desk: Option<CorrectionDeskCap>,
+    pub break_glass: Option<BreakGlassCap>,
+    pub verifier_registrar: Option<VerifierRegistrarCap>,
 }
 
 impl Capabilities {
@@ -169,6 +226,20 @@ pub fn authorize(member: &StaffMember) -> Capabilities {
         && matches!(member.role(), Role::Clerk | Role::Supervisor)
     {
         caps.identity_check = Some(IdentityCheckCap::mint(member));
+    }
+    let casework = matches!(
+        member.role(),
+        Role::Clerk | Role::Reviewer | Role::Supervisor
+    );
+    if casework && member.department() == Department::PublicSecurity {
+        caps.correction_desk = Some(CorrectionDeskCap::mint(member));
+    }
+    if casework && member.department() != Department::PlatformOperations {
+        caps.break_glass = Some(BreakGlassCap::mint(member));
+    }
+    if member.department() == Department::PlatformOperations && member.role() == Role::Administrator
+    {
+        caps.verifier_registrar = Some(VerifierRegistrarCap::mint(member));
     }
     caps
 }
@@ -227,6 +298,47 @@ mod tests {
         assert!(in_department(Department::PublicSecurity, Role::Administrator).is_none());
         assert!(in_department(Department::CivilAffairs, Role::Clerk).is_none());
         assert!(in_department(Department::Tax, Role::Supervisor).is_none());
+    }
+
+    #[test]
+    fn casework_roles_may_break_glass_and_public_security_works_corrections() {
+        let caps = |department, role| {
+            let mut m = member(role);
+            m.department = department;
+            authorize(&m)
+        };
+        for role in [Role::Clerk, Role::Reviewer, Role::Supervisor] {
+            assert!(caps(Department::PublicSecurity, role)
+                .correction_desk
+                .is_some());
+            assert!(caps(Department::CivilAffairs, role)
+                .correction_desk
+                .is_none());
+            assert!(caps(Department::Tax, role).break_glass.is_some());
+            assert!(caps(Department::PlatformOperations, role)
+                .break_glass
+                .is_none());
+        }
+        for role in [Role::Auditor, Role::Administrator] {
+            let c = caps(Department::PublicSecurity, role);
+            assert!(c.correction_desk.is_none() && c.break_glass.is_none());
+        }
+    }
+
+    #[test]
+    fn only_platform_operations_administrators_register_verifiers() {
+        let in_department = |department, role| {
+            let mut m = member(role);
+            m.department = department;
+            authorize(&m).verifier_registrar
+        };
+        let cap = in_department(Department::PlatformOperations, Role::Administrator)
+            .expect("platform operations administrator");
+        assert_eq!(cap.department(), Department::PlatformOperations);
+        assert!(in_department(Department::PlatformOperations, Role::Supervisor).is_none());
+        assert!(in_department(Department::PlatformOperations, Role::Clerk).is_none());
+        assert!(in_department(Department::CivilAffairs, Role::Administrator).is_none());
+        assert!(in_department(Department::PublicSecurity, Role::Supervisor).is_none());
     }
 
     #[test]

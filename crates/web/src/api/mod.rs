@@ -1,8 +1,10 @@
 //! The JSON API under /api/v1, and its OpenAPI 3.1 description.
 
 pub mod access_log;
+pub mod casework;
 pub mod counter;
 pub mod eid;
+pub mod eid_document;
 pub mod eid_holder;
 pub mod embargoes;
 pub mod mandates;
@@ -13,6 +15,7 @@ pub mod session;
 pub mod staff;
 pub mod staff_passkeys;
 pub mod verifier;
+pub mod verifier_applications;
 
 use axum::extract::State;
 use axum::routing::{delete, get, post};
@@ -60,12 +63,16 @@ use crate::AppState;
         eid::present,
         eid::suspend,
         eid::resume,
+        eid_document::issue,
+        eid_document::list,
+        eid_document::revoke,
         eid_holder::holder_credential,
         eid_holder::offline_presentations,
         eid::trust_list,
         eid::jwks,
         eid::status_list,
         verifier::verify,
+        verifier::portrait,
         mandates::list,
         mandates::grant,
         mandates::revoke,
@@ -87,6 +94,22 @@ use crate::AppState;
         embargoes::approve,
         embargoes::refuse,
         embargoes::statistics,
+        casework::queue,
+        casework::take,
+        casework::assign,
+        casework::open,
+        casework::decide,
+        casework::break_glass,
+        casework::alerts,
+        casework::review,
+        verifier_applications::apply,
+        verifier_applications::pending,
+        verifier_applications::approve,
+        verifier_applications::refuse,
+        verifier_applications::verifiers,
+        verifier_applications::rotate_key,
+        verifier_applications::suspend,
+        verifier_applications::resume,
         staff_passkeys::begin_registration,
         staff_passkeys::finish_registration,
         staff_passkeys::list,
@@ -121,6 +144,10 @@ use crate::AppState;
         eid::CardDto,
         eid::PresentationRequest,
         eid::PresentationDto,
+        eid_document::DocumentRequestDto,
+        eid_document::DisclosedDto,
+        eid_document::IssuedDocumentDto,
+        eid_document::DocumentDto,
         eid_holder::DeviceKey,
         eid_holder::HolderCredentialRequest,
         eid_holder::DisclosureItemDto,
@@ -131,6 +158,7 @@ use crate::AppState;
         verifier::VerificationRequest,
         verifier::DisclosedAttributes,
         verifier::VerificationDto,
+        verifier::PortraitLinkDto,
         mandates::GrantMandateRequest,
         mandates::MandateDto,
         mandates::MandateList,
@@ -151,6 +179,23 @@ use crate::AppState;
         embargoes::EmbargoDto,
         embargoes::Count,
         embargoes::AccessStatisticsDto,
+        casework::QueueItemDto,
+        casework::RecordDto,
+        casework::CaseDto,
+        casework::AssignBody,
+        casework::DecisionBody,
+        casework::BreakGlassBody,
+        casework::BreakGlassOpenedDto,
+        casework::AlertDto,
+        casework::ReviewBody,
+        verifier_applications::ApplicationRequest,
+        verifier_applications::ApplicationDto,
+        verifier_applications::ApplicationList,
+        verifier_applications::ApprovedApplication,
+        verifier_applications::RefusalRequest,
+        verifier_applications::VerifierDto,
+        verifier_applications::VerifierList,
+        verifier_applications::IssuedKeyDto,
     )),
     tags(
         (name = "platform", description = "Facts about this installation"),
@@ -203,6 +248,14 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/eid/card/suspend", post(eid::suspend))
         .route("/api/v1/eid/card/resume", post(eid::resume))
         .route(
+            "/api/v1/eid/documents",
+            get(eid_document::list).post(eid_document::issue),
+        )
+        .route(
+            "/api/v1/eid/documents/{id}/revoke",
+            post(eid_document::revoke),
+        )
+        .route(
             "/api/v1/eid/card/holder-credentials",
             post(eid_holder::holder_credential),
         )
@@ -214,6 +267,10 @@ pub fn routes() -> Router<AppState> {
         .route("/.well-known/eid/jwks.json", get(eid::jwks))
         .route("/eid/status/1", get(eid::status_list))
         .route("/api/v1/verifier/verifications", post(verifier::verify))
+        .route(
+            "/api/v1/verifier/portraits/{token}",
+            get(verifier::portrait),
+        )
         .route(
             "/.well-known/eid/development-trust-root",
             get(eid::development_trust_root),
@@ -266,6 +323,23 @@ pub fn routes() -> Router<AppState> {
             post(staff_passkeys::login),
         )
         .route("/api/v1/staff/counter-checks/codes", post(counter::send))
+        .route("/api/v1/staff/corrections", get(casework::queue))
+        .route("/api/v1/staff/corrections/{id}", get(casework::open))
+        .route("/api/v1/staff/corrections/{id}/take", post(casework::take))
+        .route(
+            "/api/v1/staff/corrections/{id}/assignment",
+            post(casework::assign),
+        )
+        .route(
+            "/api/v1/staff/corrections/{id}/decision",
+            post(casework::decide),
+        )
+        .route("/api/v1/staff/break-glass", post(casework::break_glass))
+        .route("/api/v1/staff/break-glass/alerts", get(casework::alerts))
+        .route(
+            "/api/v1/staff/break-glass/alerts/{id}/review",
+            post(casework::review),
+        )
         .route("/api/v1/staff/embargoes", post(embargoes::request))
         .route(
             "/api/v1/staff/embargoes/{id}/approve",
@@ -276,6 +350,38 @@ pub fn routes() -> Router<AppState> {
             post(embargoes::refuse),
         )
         .route("/api/v1/access-statistics", get(embargoes::statistics))
+        .route(
+            "/api/v1/verifier-applications",
+            post(verifier_applications::apply),
+        )
+        .route(
+            "/api/v1/staff/verifier-applications",
+            get(verifier_applications::pending),
+        )
+        .route(
+            "/api/v1/staff/verifier-applications/{id}/approve",
+            post(verifier_applications::approve),
+        )
+        .route(
+            "/api/v1/staff/verifier-applications/{id}/refuse",
+            post(verifier_applications::refuse),
+        )
+        .route(
+            "/api/v1/staff/verifiers",
+            get(verifier_applications::verifiers),
+        )
+        .route(
+            "/api/v1/staff/verifiers/{id}/keys",
+            post(verifier_applications::rotate_key),
+        )
+        .route(
+            "/api/v1/staff/verifiers/{id}/suspend",
+            post(verifier_applications::suspend),
+        )
+        .route(
+            "/api/v1/staff/verifiers/{id}/resume",
+            post(verifier_applications::resume),
+        )
         .route("/api/v1/staff/sessions", post(staff::create))
         .route(
             "/api/v1/staff/sessions/current",

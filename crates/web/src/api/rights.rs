@@ -79,6 +79,8 @@ pub struct CorrectionDto {
     /// RFC 3339, UTC.
     pub created_at: String,
     pub decided_at: Option<String>,
+    /// The deciding staff member's reply, once decided.
+    pub note: Option<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -96,6 +98,7 @@ fn dto(c: CorrectionView) -> CorrectionDto {
         status: c.status,
         created_at: c.created_at.to_rfc3339(),
         decided_at: c.decided_at.map(|t| t.to_rfc3339()),
+        note: c.note,
     }
 }
 

@@ -4,12 +4,13 @@
 //! with the verdict and the attributes the code discloses. Every refusal is a
 //! problem document that discloses nothing of the code (`app::verifiers`).
 
-use axum::extract::State;
-use axum::http::header::{AUTHORIZATION, RETRY_AFTER, WWW_AUTHENTICATE};
+use axum::extract::{Path, State};
+use axum::http::header::{AUTHORIZATION, CONTENT_TYPE, RETRY_AFTER, WWW_AUTHENTICATE};
 use axum::http::{HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::{Deserialize, Serialize};
+use shengshi_app::portrait::{self, PortraitLink, PortraitRefused};
 use shengshi_app::verifiers::{self, Verification, VerificationRefused};
 use shengshi_i18n::{t, Lang};
 use utoipa::ToSchema;
@@ -75,11 +76,30 @@ pub struct VerificationDto {
     /// repeated scan answers the same.
     pub verified_at: String,
     pub attributes: DisclosedAttributes,
+    /// For `hotel_checkin` and `travel_security` codes of a card with a
+    /// portrait: a link to it that works for your organisation's key only,
+    /// for two minutes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub portrait: Option<PortraitLinkDto>,
 }
 
-fn dto(v: Verification) -> VerificationDto {
+/// A short-lived link to the resident's registry portrait.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PortraitLinkDto {
+    /// `GET` it with the same `Authorization: Bearer svk_…` header.
+    #[schema(example = "/api/v1/verifier/portraits/Zm9v…")]
+    pub url: String,
+    /// When the link stops working (RFC 3339, UTC).
+    pub expires_at: String,
+}
+
+fn dto(v: Verification, portrait: Option<PortraitLink>) -> VerificationDto {
     let d = v.disclosed;
     VerificationDto {
+        portrait: portrait.map(|p| PortraitLinkDto {
+            url: format!("/api/v1/verifier/portraits/{}", p.token),
+            expires_at: p.expires_at.to_rfc3339(),
+        }),
         verdict: "valid",
         id: v.id,
         purpose: v.purpose.name(),
@@ -196,8 +216,71 @@ pub async fn verify(
     )
     .await
     {
-        Ok(verification) => no_store(Json(dto(verification)).into_response()),
+        Ok(verification) => {
+            let link = portrait::link(&state.identity.secrets, &verification);
+            no_store(Json(dto(verification, link)).into_response())
+        }
         Err(refusal) => refusal_response(lang.lang, &refusal),
+    }
+}
+
+/// Fetch the resident's registry portrait through the link a `hotel_checkin`
+/// or `travel_security` verification answered with, with the same
+/// organisation's API key, within two minutes. The resident's access log
+/// names your organisation.
+#[utoipa::path(
+    get,
+    path = "/api/v1/verifier/portraits/{token}",
+    tag = "verifier",
+    params(
+        ("token" = String, Path, description = "The last part of the verification's `portrait.url`"),
+        ("Authorization" = String, Header, description = "`Bearer svk_…`: the key of the organisation that verified the code"),
+    ),
+    responses(
+        (status = 200, description = "The portrait (`image/jpeg` or `image/png`, never cached)", content_type = "image/jpeg"),
+        (status = 401, description = "No live API key (`verifier-unauthenticated`)", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The organisation is suspended (`verifier-suspended`), or the link is another organisation's (`portrait-link-not-yours`)", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Not a portrait link (`portrait-link-invalid`)", body = Problem, content_type = "application/problem+json"),
+        (status = 410, description = "The link expired (`portrait-link-expired`), or the card was suspended or replaced since (`portrait-unavailable`)", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many requests with this key (`verifier-rate-limited`, `Retry-After`)", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn portrait(
+    State(state): State<AppState>,
+    lang: RequestLang,
+    headers: HeaderMap,
+    Path(token): Path<String>,
+) -> Response {
+    let fetched = portrait::fetch(
+        &state.services,
+        &state.identity.secrets,
+        &state.verifier_gate,
+        state.identity.registry.as_ref(),
+        bearer(&headers),
+        &token,
+    )
+    .await;
+    match fetched {
+        Ok(image) => {
+            let mut response = image.bytes.into_response();
+            response
+                .headers_mut()
+                .insert(CONTENT_TYPE, HeaderValue::from_static(image.content_type));
+            no_store(response)
+        }
+        Err(PortraitRefused::Verifier(refusal)) => refusal_response(lang.lang, &refusal),
+        Err(refusal) => {
+            let kind = match refusal {
+                PortraitRefused::BadLink => ProblemKind::PortraitLinkInvalid,
+                PortraitRefused::OtherVerifier => ProblemKind::PortraitLinkNotYours,
+                PortraitRefused::Expired => ProblemKind::PortraitLinkExpired,
+                PortraitRefused::Unavailable => ProblemKind::PortraitUnavailable,
+                PortraitRefused::Verifier(_) | PortraitRefused::Internal(_) => {
+                    return Problem::internal(lang.lang, &refusal).into_response();
+                }
+            };
+            no_store(Problem::new(kind, lang.lang, &[]).into_response())
+        }
     }
 }
 
@@ -246,6 +329,10 @@ mod tests {
                 ProblemKind::VerifierPurposeNotAllowed,
                 ProblemKind::VerificationAlreadyUsed,
                 ProblemKind::VerificationCodeInvalid,
+                ProblemKind::PortraitLinkInvalid,
+                ProblemKind::PortraitLinkNotYours,
+                ProblemKind::PortraitLinkExpired,
+                ProblemKind::PortraitUnavailable,
             ] {
                 let problem = Problem::new(kind, lang, &[("seconds", "2"), ("code", "revoked")]);
                 assert!(!problem.title.contains(shengshi_i18n::MISSING), "{kind:?}");

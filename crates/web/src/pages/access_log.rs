@@ -28,6 +28,8 @@ struct Row {
     fields: String,
     /// For an access shown only once an embargo ended: says so, with its basis.
     embargo_note: Option<String>,
+    /// Opened by staff without assigned work: flagged.
+    break_glass: bool,
     proof_href: String,
     /// Tells the proof links apart for a screen reader.
     proof_context: String,
@@ -138,6 +140,7 @@ pub async fn list(
                     embargo_note: row.disclosed_after_embargo.as_ref().map(|basis| {
                         t_args(l, "access.disclosed_after_embargo", &[("basis", basis)])
                     }),
+                    break_glass: row.is_break_glass(),
                     proof_href: format!("/api/v1/me/access-log/{}/proof", row.leaf_index),
                 }
             })

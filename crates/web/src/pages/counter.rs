@@ -100,6 +100,8 @@ struct ForbiddenPage {
     mode: Mode,
     demo: bool,
     errors: Vec<PageError>,
+    /// The message key saying who may use the page.
+    body: &'static str,
 }
 page_helpers!(ForbiddenPage);
 
@@ -113,21 +115,25 @@ async fn gate(
     let Some(session) = current(state, headers).await else {
         return Err(see_other("/staff/login", &[]));
     };
-    match authorize(&session.member).identity_check {
-        Some(cap) => Ok(cap),
-        None => {
-            let page = ForbiddenPage {
-                lang: lang.lang,
-                other_lang: other(lang.lang),
-                mode: lang.mode,
-                demo: state.info.demo,
-                errors: Vec::new(),
-            };
-            let mut response = respond(page, lang, None);
-            *response.status_mut() = StatusCode::FORBIDDEN;
-            Err(no_store(response))
-        }
-    }
+    authorize(&session.member)
+        .identity_check
+        .ok_or_else(|| forbidden(state, lang, "staff.forbidden.body"))
+}
+
+/// The 403 page for a signed-in member whose role does not open a page;
+/// `body` is the message key saying who may.
+pub(super) fn forbidden(state: &AppState, lang: RequestLang, body: &'static str) -> Response {
+    let page = ForbiddenPage {
+        lang: lang.lang,
+        other_lang: other(lang.lang),
+        mode: lang.mode,
+        demo: state.info.demo,
+        errors: Vec::new(),
+        body,
+    };
+    let mut response = respond(page, lang, None);
+    *response.status_mut() = StatusCode::FORBIDDEN;
+    no_store(response)
 }
 
 fn phone_page(

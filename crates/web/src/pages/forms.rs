@@ -41,6 +41,16 @@ macro_rules! page_helpers {
                 t(self.lang, key)
             }
 
+            /// "Error: " before the title of a page showing form errors
+            /// (GOV.UK), so a screen reader hears it first.
+            fn title_prefix(&self) -> &'static str {
+                if self.errors.is_empty() {
+                    ""
+                } else {
+                    t(self.lang, "form.error_prefix")
+                }
+            }
+
             #[allow(dead_code)] // used by the templates that have fields
             fn error_for(&self, field: &str) -> Option<&str> {
                 self.errors

@@ -28,8 +28,11 @@
 
 mod access_log;
 mod card;
+mod card_document;
 mod card_offline;
+mod casework;
 mod counter;
+mod desk;
 mod error;
 mod forms;
 mod login;
@@ -38,6 +41,9 @@ mod privacy;
 mod register;
 mod sessions;
 mod staff;
+mod staff_embargoes;
+mod staff_verifiers;
+mod verifier_apply;
 
 use askama::Template;
 use axum::extract::State;
@@ -101,9 +107,21 @@ pub fn routes() -> Router<AppState> {
         .route("/card/suspend", back_to_form("/card").post(card::suspend))
         .route("/card/resume", back_to_form("/card").post(card::resume))
         .route("/card/show", get(card::show))
+        .route(
+            "/card/document",
+            get(card_document::page).post(card_document::issue),
+        )
+        .route(
+            "/card/document/revoke",
+            back_to_form("/card/document").post(card_document::revoke),
+        )
         .route("/card/offline", get(card_offline::offline))
         .route("/card/sw.js", get(card_offline::service_worker))
         .route("/static/holder.js", get(card_offline::holder_script))
+        .route("/desk", get(desk::desk).post(desk::verify))
+        .route("/desk/sw.js", get(desk::service_worker))
+        .route("/static/desk.js", get(desk::script))
+        .route("/static/eid-verify.js", get(desk::verifier_script))
         .route("/card/qr/{id}", get(card::qr_image))
         .route("/static/card.js", get(card::script))
         .route(
@@ -130,6 +148,29 @@ pub fn routes() -> Router<AppState> {
         .route("/staff/logout", post(staff::logout))
         .route("/staff/passkeys/remove", post(staff::remove_passkey))
         .route("/staff/counter-check", get(counter::phone_form))
+        .route("/staff/corrections", get(casework::corrections))
+        .route(
+            "/staff/corrections/take",
+            back_to_form("/staff/corrections").post(casework::take),
+        )
+        .route(
+            "/staff/corrections/assign",
+            back_to_form("/staff/corrections").post(casework::assign),
+        )
+        .route("/staff/corrections/{id}", get(casework::case))
+        .route(
+            "/staff/corrections/{id}/decision",
+            back_to_form("/staff/corrections").post(casework::decide),
+        )
+        .route(
+            "/staff/break-glass",
+            get(casework::break_glass_form).post(casework::break_glass_submit),
+        )
+        .route("/staff/break-glass/alerts", get(casework::alerts))
+        .route(
+            "/staff/break-glass/alerts/review",
+            back_to_form("/staff/break-glass/alerts").post(casework::review),
+        )
         .route(
             "/staff/counter-check/code",
             back_to_form("/staff/counter-check").post(counter::phone_submit),
@@ -137,6 +178,47 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/staff/counter-check/identity",
             get(counter::identity_form).post(counter::identity_submit),
+        )
+        .merge(staff_console_routes())
+        .layer(axum::middleware::from_fn(crate::lang::keep_page_query))
+}
+
+/// Verifier organisations (the public application, the staff pages) and
+/// the staff's embargo pages.
+fn staff_console_routes() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/verifiers/apply",
+            get(verifier_apply::form).post(verifier_apply::submit),
+        )
+        .route("/staff/verifiers", get(staff_verifiers::page))
+        .route(
+            "/staff/verifiers/applications/{id}",
+            get(staff_verifiers::review),
+        )
+        .route(
+            "/staff/verifiers/applications/{id}/approve",
+            back_to_form("/staff/verifiers").post(staff_verifiers::approve),
+        )
+        .route(
+            "/staff/verifiers/applications/{id}/refuse",
+            back_to_form("/staff/verifiers").post(staff_verifiers::refuse),
+        )
+        .route(
+            "/staff/verifiers/{id}/rotate",
+            back_to_form("/staff/verifiers").post(staff_verifiers::rotate),
+        )
+        .route(
+            "/staff/verifiers/{id}/status",
+            back_to_form("/staff/verifiers").post(staff_verifiers::set_status),
+        )
+        .route(
+            "/staff/embargoes",
+            get(staff_embargoes::page).post(staff_embargoes::request),
+        )
+        .route(
+            "/staff/embargoes/{id}/decide",
+            back_to_form("/staff/embargoes").post(staff_embargoes::decide),
         )
 }
 
@@ -163,6 +245,11 @@ impl HomePage {
     fn t(&self, key: &str) -> &'static str {
         shengshi_i18n::t(self.lang, key)
     }
+
+    /// No form, so never "Error: " (see `forms::page_helpers!`).
+    fn title_prefix(&self) -> &'static str {
+        ""
+    }
 }
 
 fn other(lang: Lang) -> Lang {
@@ -184,7 +271,16 @@ async fn home(State(state): State<AppState>, lang: RequestLang) -> Response {
 }
 
 fn render(page: impl Template, lang: RequestLang) -> Response {
-    match page.render() {
+    // The page's own query (filters, a confirmation) rides along on the
+    // header's switch links; see `lang::keep_page_query`.
+    let rendered = match crate::lang::page_query() {
+        Some(query) => {
+            let query: Box<dyn std::any::Any> = Box::new(query);
+            page.render_with_values(&(crate::lang::PAGE_QUERY_VALUE, query))
+        }
+        None => page.render(),
+    };
+    match rendered {
         Ok(html) => {
             let mut response = Html(html).into_response();
             // Remember an explicit choice of language or mode for a year.
@@ -218,6 +314,10 @@ struct DemoSmsPage {
 impl DemoSmsPage {
     fn t(&self, key: &str) -> &'static str {
         shengshi_i18n::t(self.lang, key)
+    }
+
+    fn title_prefix(&self) -> &'static str {
+        ""
     }
 }
 

@@ -26,6 +26,8 @@ struct CorrectionRow {
     field: &'static str,
     proposed_value: String,
     status: &'static str,
+    /// The deciding staff member's note, once decided.
+    note: Option<String>,
     created: String,
     created_iso: String,
 }
@@ -80,6 +82,7 @@ async fn render(
             field: t(l, &format!("privacy.field_{}", c.field)),
             proposed_value: c.proposed_value,
             status: t(l, &format!("privacy.status_{}", c.status)),
+            note: c.note,
             created: local(c.created_at),
             created_iso: c.created_at.to_rfc3339(),
         })

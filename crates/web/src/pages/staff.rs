@@ -175,6 +175,10 @@ struct StaffConsolePage {
     capabilities: Vec<CapabilityRow>,
     /// The member may run counter checks: link to them.
     identity_check: bool,
+    /// Verifier applications and embargoes waiting for this member.
+    console_queues: ConsoleQueues,
+    /// Correction requests and break-glass alerts waiting for this member.
+    case_queues: super::casework::CaseQueues,
     passkeys: Vec<PasskeyRow>,
 }
 page_helpers!(StaffConsolePage);
@@ -184,6 +188,47 @@ struct PasskeyRow {
     label: String,
     created: String,
     last_used: Option<String>,
+}
+
+/// The queues of verifier applications and embargoes this member's
+/// capabilities open, with what waits in each.
+struct ConsoleQueues {
+    /// Applications waiting, for a verifier registrar.
+    verifier_applications: Option<usize>,
+    /// Embargoes waiting for a decision, for a supervisor.
+    embargoes: Option<usize>,
+    /// Clerks and supervisors may request an embargo.
+    request_embargo: bool,
+}
+
+async fn console_queues(
+    state: &AppState,
+    caps: &shengshi_app::staff::capability::Capabilities,
+) -> Result<ConsoleQueues, Response> {
+    let internal = |e: &dyn std::fmt::Display| Problem::internal(Lang::En, e).into_response();
+    let verifier_applications = match &caps.verifier_registrar {
+        Some(cap) => Some(
+            shengshi_app::verifier_applications::pending(&state.services, cap)
+                .await
+                .map_err(|e| internal(&e))?
+                .len(),
+        ),
+        None => None,
+    };
+    let embargoes = match &caps.supervisor {
+        Some(cap) => Some(
+            shengshi_app::embargo::awaiting_decision(&state.services, cap)
+                .await
+                .map_err(|e| internal(&e))?
+                .len(),
+        ),
+        None => None,
+    };
+    Ok(ConsoleQueues {
+        verifier_applications,
+        embargoes,
+        request_embargo: caps.clerk.is_some(),
+    })
 }
 
 pub async fn console(
@@ -198,6 +243,14 @@ pub async fn console(
     let member = &session.member;
     let caps = authorize(member);
     let identity_check = caps.identity_check.is_some();
+    let console_queues = match console_queues(&state, &caps).await {
+        Ok(queues) => queues,
+        Err(response) => return response,
+    };
+    let case_queues = match super::casework::case_queues(&state, &caps).await {
+        Ok(queues) => queues,
+        Err(response) => return response,
+    };
     let capabilities = capability_names(&caps)
         .into_iter()
         .map(|name| CapabilityRow {
@@ -224,6 +277,8 @@ pub async fn console(
         role: t(l, &member.role().display_key()),
         capabilities,
         identity_check,
+        console_queues,
+        case_queues,
         passkeys: passkeys
             .into_iter()
             .map(|p| PasskeyRow {
