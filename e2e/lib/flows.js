@@ -133,3 +133,21 @@ export async function typeInto(page, label, text) {
   await field.focus();
   await page.keyboard.type(text);
 }
+
+/** Logs a resident in with an SMS code from the demo outbox, in any language; ends on /account. */
+export async function logIn(page, origin, phone) {
+  await page.goto(`${origin}/login`);
+  await page.fill('#phone', phone);
+  await Promise.all([page.waitForURL('**/login/code'), page.locator('form[action="/login"] button').click()]);
+  await page.fill('#code', await codeFromOutbox(origin, phone));
+  await Promise.all([page.waitForURL('**/account'), page.locator('form[action="/login/code"] button').click()]);
+}
+
+/** Logs a staff member in with password and authenticator code (`step` steps ahead), in any language; ends on /staff. */
+export async function staffLogIn(page, origin, username, uri, step = 0) {
+  await page.goto(`${origin}/staff/login`);
+  await page.fill('#username', username);
+  await page.fill('#password', PASSWORD);
+  await page.fill('#code', totp(uri, step));
+  await Promise.all([page.waitForURL(`${origin}/staff`), page.locator('form[action="/staff/login"] button').click()]);
+}

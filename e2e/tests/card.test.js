@@ -18,7 +18,7 @@ import {
   screenshot,
   startServer,
 } from '../lib/harness.js';
-import { codeFromOutbox, registerResident } from '../lib/flows.js';
+import { registerResident, logIn } from '../lib/flows.js';
 
 /** Runs `shengshi eid verify` offline; resolves to { code, json }. */
 async function verifyWithCli(origin, qrText, purpose) {
@@ -61,16 +61,6 @@ async function verifyWithCli(origin, qrText, purpose) {
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
-}
-
-async function logIn(page, origin, phone) {
-  await page.goto(`${origin}/login`);
-  await page.getByLabel('手机号', { exact: true }).fill(phone);
-  await page.getByRole('button', { name: '发送验证码' }).click();
-  await page.waitForURL('**/login/code');
-  await page.getByLabel('验证码', { exact: true }).fill(await codeFromOutbox(origin, phone));
-  await page.getByRole('button', { name: '登录' }).click();
-  await page.waitForURL('**/account');
 }
 
 describe('electronic ID card', () => {

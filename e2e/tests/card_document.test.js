@@ -20,7 +20,7 @@ import {
   startServer,
 } from '../lib/harness.js';
 import { assertNoAxeViolations } from '../lib/a11y.js';
-import { codeFromOutbox, demoResident, registerResident } from '../lib/flows.js';
+import { demoResident, registerResident, logIn } from '../lib/flows.js';
 
 /** Runs `shengshi eid verify` offline on a document; resolves to { code, json }. */
 async function verifyWithCli(origin, qrText) {
@@ -63,16 +63,6 @@ async function verifyWithCli(origin, qrText) {
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
-}
-
-async function logIn(page, origin, phone) {
-  await page.goto(`${origin}/login`);
-  await page.getByLabel('手机号', { exact: true }).fill(phone);
-  await page.getByRole('button', { name: '发送验证码' }).click();
-  await page.waitForURL('**/login/code');
-  await page.getByLabel('验证码', { exact: true }).fill(await codeFromOutbox(origin, phone));
-  await page.getByRole('button', { name: '登录' }).click();
-  await page.waitForURL('**/account');
 }
 
 describe('printable identity document', () => {

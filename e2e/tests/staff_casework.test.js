@@ -18,16 +18,7 @@ import {
   startServer,
 } from '../lib/harness.js';
 import { assertNoAxeViolations } from '../lib/a11y.js';
-import { PASSWORD, addStaff, codeFromOutbox, demoResident, registerResident, totp } from '../lib/flows.js';
-
-async function staffLogin(page, origin, username, uri) {
-  await page.goto(`${origin}/staff/login`);
-  await page.getByLabel('Username', { exact: true }).fill(username);
-  await page.getByLabel('Password', { exact: true }).fill(PASSWORD);
-  await page.getByLabel('Authenticator code', { exact: true }).fill(totp(uri));
-  await page.getByRole('button', { name: 'Log in', exact: true }).click();
-  await page.waitForURL(`${origin}/staff`);
-}
+import { addStaff, demoResident, logIn, registerResident, staffLogIn } from '../lib/flows.js';
 
 describe('staff casework and break-glass', () => {
   let server;
@@ -72,13 +63,7 @@ describe('staff casework and break-glass', () => {
     const clerk = await newPage(browser, { lang: 'en-GB' });
     const boss = await newPage(browser, { lang: 'en-GB' });
     try {
-      await home.goto(`${server.origin}/login`);
-      await home.getByLabel('Mobile number', { exact: true }).fill(phone);
-      await home.getByRole('button', { name: 'Send code' }).click();
-      await home.waitForURL('**/login/code');
-      await home.getByLabel('Code', { exact: true }).fill(await codeFromOutbox(server.origin, phone));
-      await home.getByRole('button', { name: 'Log in' }).click();
-      await home.waitForURL('**/account');
+      await logIn(home, server.origin, phone);
       await home.goto(`${server.origin}/account/privacy`);
       await home.getByLabel('Which detail is wrong').selectOption('name');
       await home.getByLabel('What it should say').fill('Corrected Name');
@@ -86,7 +71,7 @@ describe('staff casework and break-glass', () => {
       await home.waitForURL('**/account/privacy#corrections');
 
       // The clerk's dashboard counts the waiting request.
-      await staffLogin(clerk, server.origin, 'li.qing', clerkUri);
+      await staffLogIn(clerk, server.origin, 'li.qing', clerkUri);
       const queueLink = clerk.getByRole('link', { name: 'Correction requests waiting' });
       assert.match(await queueLink.locator('xpath=..').innerText(), /: 1/);
       await queueLink.click();
@@ -143,7 +128,7 @@ describe('staff casework and break-glass', () => {
       assertNoProblems(clerk);
 
       // The supervisor is alerted and reviews it.
-      await staffLogin(boss, server.origin, 'zhou.min', bossUri);
+      await staffLogIn(boss, server.origin, 'zhou.min', bossUri);
       const alertsLink = boss.getByRole('link', { name: 'Emergency access alerts to review' });
       assert.match(await alertsLink.locator('xpath=..').innerText(), /: 1/);
       await alertsLink.click();
@@ -182,13 +167,7 @@ describe('staff casework and break-glass', () => {
     // The other resident sees the emergency access flagged.
     const second = await newPage(browser, { lang: 'en-GB' });
     try {
-      await second.goto(`${server.origin}/login`);
-      await second.getByLabel('Mobile number', { exact: true }).fill(otherPhone);
-      await second.getByRole('button', { name: 'Send code' }).click();
-      await second.waitForURL('**/login/code');
-      await second.getByLabel('Code', { exact: true }).fill(await codeFromOutbox(server.origin, otherPhone));
-      await second.getByRole('button', { name: 'Log in' }).click();
-      await second.waitForURL('**/account');
+      await logIn(second, server.origin, otherPhone);
       await second.goto(`${server.origin}/account/access-log`);
       const flagged = second.locator('tr', { hasText: 'Emergency access' });
       await flagged.first().waitFor();

@@ -15,28 +15,13 @@ import {
   screenshot,
   startServer,
 } from '../lib/harness.js';
-import { PASSWORD, addStaff, codeFromOutbox, registerResident, totp } from '../lib/flows.js';
-
-async function staffLogIn(page, origin, username, uri) {
-  await page.goto(`${origin}/staff/login`);
-  await page.getByLabel('用户名', { exact: true }).fill(username);
-  await page.getByLabel('密码', { exact: true }).fill(PASSWORD);
-  await page.getByLabel('动态验证码', { exact: true }).fill(totp(uri));
-  await page.keyboard.press('Enter');
-  await page.waitForURL(`${origin}/staff`);
-}
+import { addStaff, logIn, registerResident, staffLogIn } from '../lib/flows.js';
 
 /** The resident's account number, as their own pages show it. */
 async function accountNumber(browser, origin, phone) {
   const page = await newPage(browser, { lang: 'zh-CN' });
   try {
-    await page.goto(`${origin}/login`);
-    await page.getByLabel('手机号', { exact: true }).fill(phone);
-    await page.getByRole('button', { name: '发送验证码' }).click();
-    await page.waitForURL('**/login/code');
-    await page.getByLabel('验证码', { exact: true }).fill(await codeFromOutbox(origin, phone));
-    await page.getByRole('button', { name: '登录' }).click();
-    await page.waitForURL('**/account');
+    await logIn(page, origin, phone);
     const me = await page.request.get(`${origin}/api/v1/me`);
     assert.equal(me.status(), 200);
     return (await me.json()).account_id;

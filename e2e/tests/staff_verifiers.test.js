@@ -15,27 +15,12 @@ import {
   screenshot,
   startServer,
 } from '../lib/harness.js';
-import { PASSWORD, addStaff, codeFromOutbox, registerResident, totp } from '../lib/flows.js';
-
-async function staffLogIn(page, origin, username, uri, step = 0) {
-  await page.goto(`${origin}/staff/login`);
-  await page.getByLabel('用户名', { exact: true }).fill(username);
-  await page.getByLabel('密码', { exact: true }).fill(PASSWORD);
-  await page.getByLabel('动态验证码', { exact: true }).fill(totp(uri, step));
-  await page.keyboard.press('Enter');
-  await page.waitForURL(`${origin}/staff`);
-}
+import { addStaff, logIn, registerResident, staffLogIn } from '../lib/flows.js';
 
 async function residentCode(browser, origin, phone) {
   const page = await newPage(browser, { lang: 'zh-CN' });
   try {
-    await page.goto(`${origin}/login`);
-    await page.getByLabel('手机号', { exact: true }).fill(phone);
-    await page.getByRole('button', { name: '发送验证码' }).click();
-    await page.waitForURL('**/login/code');
-    await page.getByLabel('验证码', { exact: true }).fill(await codeFromOutbox(origin, phone));
-    await page.getByRole('button', { name: '登录' }).click();
-    await page.waitForURL('**/account');
+    await logIn(page, origin, phone);
     const headers = { origin, 'content-type': 'application/json' };
     const card = await page.request.post(`${origin}/api/v1/eid/card`, { headers, data: {} });
     assert.equal(card.status(), 201, await card.text());

@@ -20,7 +20,7 @@ import {
   startServer,
 } from '../lib/harness.js';
 import { assertNoAxeViolations } from '../lib/a11y.js';
-import { codeFromOutbox, demoResident, registerResident } from '../lib/flows.js';
+import { demoResident, logIn, registerResident } from '../lib/flows.js';
 
 /** `shengshi verifier add` on the server's database; resolves to the API key it prints. */
 function addVerifier(server, name, category, purposes) {
@@ -50,13 +50,7 @@ function addVerifier(server, name, category, purposes) {
 
 /** Logs the resident in on this page and activates the card. */
 async function logInWithCard(page, origin, phone) {
-  await page.goto(`${origin}/login`);
-  await page.getByLabel('手机号', { exact: true }).fill(phone);
-  await page.getByRole('button', { name: '发送验证码' }).click();
-  await page.waitForURL('**/login/code');
-  await page.getByLabel('验证码', { exact: true }).fill(await codeFromOutbox(origin, phone));
-  await page.getByRole('button', { name: '登录' }).click();
-  await page.waitForURL('**/account');
+  await logIn(page, origin, phone);
   await page.goto(`${origin}/card`);
   const activate = page.getByRole('button', { name: '开通电子身份证' });
   if (await activate.count()) {

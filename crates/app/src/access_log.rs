@@ -52,6 +52,8 @@ pub struct AccessLog {
     verifier: Arc<NoteVerifier>,
     /// Batches committed (one durable transaction each), for benchmarks.
     commits: Arc<AtomicU64>,
+    /// False only for the benchmarks' discarding log.
+    durable: bool,
 }
 
 /// The right edge of the tree as a checkpoint row keeps it.
@@ -125,6 +127,7 @@ impl AccessLog {
             sender,
             verifier,
             commits,
+            durable: true,
         })
     }
 
@@ -150,7 +153,16 @@ impl AccessLog {
             sender,
             verifier,
             commits: Arc::new(AtomicU64::new(0)),
+            durable: false,
         }
+    }
+
+    /// True when every recorded entry is durable before `record` returns
+    /// (always, except the benchmarks' discarding log). A caller may then
+    /// commit its own related writes without waiting for the disk and let
+    /// the entry's commit make them durable.
+    pub fn is_durable(&self) -> bool {
+        self.durable
     }
 
     /// How many batches this sequencer has committed (each one durable

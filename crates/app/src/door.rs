@@ -89,6 +89,17 @@ pub async fn open(services: &Services, request: AccessRequest) -> Result<Opened,
     open_with(services, request, None).await
 }
 
+/// Logs an access in which we decrypt nothing: the personal data reaches
+/// the accessor in something the resident handed them, such as an e-ID code
+/// checked by the online verification service. The entry is as durable as
+/// [`open`]'s, and it is returned only once it is; no key is loaded.
+pub async fn record(services: &Services, request: AccessRequest) -> Result<u64, DoorError> {
+    Ok(services
+        .access_log
+        .record(entry(services, request, None))
+        .await?)
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum EmbargoedOpenError {
     #[error("the embargo was approved for another subject")]
@@ -115,12 +126,8 @@ pub async fn open_embargoed(
     Ok(open_with(services, request, Some(grant.embargo().clone())).await?)
 }
 
-async fn open_with(
-    services: &Services,
-    request: AccessRequest,
-    embargo: Option<Embargo>,
-) -> Result<Opened, DoorError> {
-    let entry = AccessEntry {
+fn entry(services: &Services, request: AccessRequest, embargo: Option<Embargo>) -> AccessEntry {
+    AccessEntry {
         id: EventId::new(),
         at: services.clock.now(),
         subject: request.subject,
@@ -129,12 +136,23 @@ async fn open_with(
         reference: request.reference,
         fields: request.fields.iter().map(|f| (*f).to_owned()).collect(),
         embargo,
-    };
-    let leaf_index = services.access_log.record(entry).await?;
-    let key = keys::load(services, request.subject).await?;
+    }
+}
+
+async fn open_with(
+    services: &Services,
+    request: AccessRequest,
+    embargo: Option<Embargo>,
+) -> Result<Opened, DoorError> {
+    let subject = request.subject;
+    let leaf_index = services
+        .access_log
+        .record(entry(services, request, embargo))
+        .await?;
+    let key = keys::load(services, subject).await?;
     Ok(Opened {
         key,
-        subject: request.subject,
+        subject,
         leaf_index,
     })
 }

@@ -21,12 +21,13 @@ async fn bench_verify_verifies_every_code_and_counts_its_commits() {
     assert!(report.raw_per_second > 0.0);
     assert!(storm.per_second() > 0.0);
     assert!(storm.p50 <= storm.p99 && !storm.p99.is_zero());
-    // Every verification is logged and claimed durably: at least one commit
-    // of each, and never more than one per verification (batches group).
+    // Every verification is logged durably: at least one commit, never more
+    // than one per verification (batches group). The claims ride on those
+    // commits: none of them waits for the disk itself.
     assert!((1..=30).contains(&storm.log_commits), "{storm:?}");
-    assert!((1..=30).contains(&storm.claim_commits), "{storm:?}");
+    assert_eq!(storm.claim_commits, 0, "{storm:?}");
     let per = storm.commits_per_verification();
-    assert!(per > 0.0 && per <= 2.0, "{per}");
+    assert!(per > 0.0 && per <= 1.0, "{per}");
     assert_eq!(report.passed, report.ratio >= bench_verify::RATIO_LIMIT);
 }
 
@@ -43,12 +44,14 @@ async fn bench_audit_runs_the_storm_with_the_log_on_and_off() {
     assert_eq!(order, [true, false, false, true]);
     for (on, storm) in &report.storms {
         assert_eq!(storm.verifications, 20);
-        // Claims are durable either way; only the log is switched off.
-        assert!(storm.claim_commits >= 1, "{storm:?}");
+        // Claims are durable either way: on the log's commits when it is
+        // on, on their own when it is off.
         if *on {
             assert!((1..=20).contains(&storm.log_commits), "{storm:?}");
+            assert_eq!(storm.claim_commits, 0, "{storm:?}");
         } else {
             assert_eq!(storm.log_commits, 0, "{storm:?}");
+            assert!((1..=20).contains(&storm.claim_commits), "{storm:?}");
         }
     }
     assert!(report.on_per_second > 0.0 && report.off_per_second > 0.0);

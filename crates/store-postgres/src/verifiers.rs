@@ -228,6 +228,7 @@ impl VerifierStore for PostgresStore {
     async fn claim_verifications(
         &self,
         claims: &[StoredVerification],
+        wait_for_disk: bool,
     ) -> Result<Vec<StoredVerification>, StoreError> {
         if claims.is_empty() {
             return Ok(Vec::new());
@@ -237,6 +238,14 @@ impl VerifierStore for PostgresStore {
         let mut order: Vec<usize> = (0..claims.len()).collect();
         order.sort_by(|&a, &b| claims[a].cti.cmp(&claims[b].cti)); // stable: the earlier claim first
         let mut tx = self.pool.begin().await.map_err(db)?;
+        if !wait_for_disk {
+            // This transaction only: its WAL records are flushed with the
+            // next synchronous commit.
+            sqlx::query("SET LOCAL synchronous_commit = off")
+                .execute(&mut *tx)
+                .await
+                .map_err(db)?;
+        }
         for &i in &order {
             insert_verification_in(&mut tx, &claims[i], "ON CONFLICT (cti) DO NOTHING").await?;
         }

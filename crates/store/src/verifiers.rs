@@ -110,9 +110,17 @@ pub trait VerifierStore: Send + Sync {
     /// concurrent verifications share it); returns, in the order given, the
     /// row that holds each `cti`. Of two claims of one `cti` in one call, the
     /// earlier wins.
+    ///
+    /// With `wait_for_disk` false the transaction commits without waiting for
+    /// the disk (SQLite: `synchronous = NORMAL` for it; PostgreSQL:
+    /// `synchronous_commit = off`). Both databases write one log in commit
+    /// order, so the claims become durable with the next durable commit on
+    /// the same database; the caller must wait for one (the verification's
+    /// access-log entry) before relying on them. One fsync then serves both.
     async fn claim_verifications(
         &self,
         claims: &[StoredVerification],
+        wait_for_disk: bool,
     ) -> Result<Vec<StoredVerification>, StoreError>;
     /// The verification that holds this code id (hex of its `cti`), if any.
     async fn verification(&self, cti: &str) -> Result<Option<StoredVerification>, StoreError>;

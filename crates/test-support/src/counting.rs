@@ -294,7 +294,7 @@ counted!(VerifierStore {
     async fn replace_verifier_keys(&self, key: &StoredVerifierKey) -> Result<u64, StoreError>;
     async fn verifier_keys(&self) -> Result<Vec<StoredVerifierKey>, StoreError>;
     async fn claim_verification(&self, verification: &StoredVerification) -> Result<StoredVerification, StoreError>;
-    async fn claim_verifications(&self, claims: &[StoredVerification]) -> Result<Vec<StoredVerification>, StoreError>;
+    async fn claim_verifications(&self, claims: &[StoredVerification], wait_for_disk: bool) -> Result<Vec<StoredVerification>, StoreError>;
     async fn verification(&self, cti: &str) -> Result<Option<StoredVerification>, StoreError>;
     async fn verifications(&self, after: Option<&str>, limit: u32) -> Result<Vec<StoredVerification>, StoreError>;
     async fn import_verifiers(&self, verifiers: &[StoredVerifier], keys: &[StoredVerifierKey], verifications: &[StoredVerification]) -> Result<(), StoreError>;

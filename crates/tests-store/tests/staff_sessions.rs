@@ -486,7 +486,7 @@ async fn api_login_me_logout(backend: Backend) {
     assert_eq!(me["role"], "supervisor");
     assert_eq!(
         me["capabilities"],
-        json!(["clerk", "reviewer", "supervisor"])
+        json!(["clerk", "reviewer", "supervisor", "break_glass"])
     );
 
     let (status, me, _) = call(

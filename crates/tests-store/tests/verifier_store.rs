@@ -382,7 +382,7 @@ async fn claims_committed_together_keep_the_first_owner_of_each_code(backend: Ba
         verified_at: now.plus(Duration::milliseconds(ms)),
         expires_at: now.plus(Duration::seconds(60)),
     };
-    assert_eq!(store.claim_verifications(&[]).await.unwrap(), vec![]);
+    assert_eq!(store.claim_verifications(&[], true).await.unwrap(), vec![]);
     // Code 1 is the shop's already; codes 2 and 3 are new; code 3 is claimed
     // twice in the batch (the later one listed first in cti order is not
     // what decides: the earlier claim in the batch wins).
@@ -395,7 +395,7 @@ async fn claims_committed_together_keep_the_first_owner_of_each_code(backend: Ba
         claim(&hotel, 3, 4),
         claim(&hotel, 2, 5),
     ];
-    let answers = store.claim_verifications(&batch).await.unwrap();
+    let answers = store.claim_verifications(&batch, true).await.unwrap();
     assert_eq!(
         answers,
         vec![
@@ -422,7 +422,10 @@ async fn claims_committed_together_keep_the_first_owner_of_each_code(backend: Ba
     for round in 20..30u8 {
         let a = [claim(&hotel, round, 0), claim(&hotel, round + 100, 0)];
         let b = [claim(&shop, round + 100, 1), claim(&shop, round, 1)];
-        let (ra, rb) = tokio::join!(store.claim_verifications(&a), store.claim_verifications(&b));
+        let (ra, rb) = tokio::join!(
+            store.claim_verifications(&a, false),
+            store.claim_verifications(&b, true)
+        );
         let (ra, rb) = (ra.unwrap(), rb.unwrap());
         assert_eq!(ra[0], rb[1], "round {round}");
         assert_eq!(ra[1], rb[0], "round {round}");
