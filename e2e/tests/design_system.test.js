@@ -337,6 +337,25 @@ describe('design system', () => {
         await visit(p, combo, 'staff-embargoes', '/staff/embargoes');
         await submit(p, combo, 'staff-embargoes-error', '/staff/embargoes', 'form[action="/staff/embargoes"] button');
       }
+      // Casework: the resident's correction request taken and opened, with a
+      // refused decision; a record opened by break-glass.
+      await res.page.goto(`${server.origin}/account/privacy`);
+      await res.page.selectOption('#field', 'address');
+      await res.page.fill('#proposed_value', '浙江省杭州市西湖区文三路 478 号');
+      await follow(res.page, res.page.locator('form[action="/account/privacy/corrections"] button'));
+      await staff.page.goto(`${server.origin}/staff/corrections`);
+      const request = await staff.page.locator('tr[data-request]').first().getAttribute('data-request');
+      await follow(staff.page, staff.page.locator('form[action="/staff/corrections/take"] button').first());
+      for (const combo of COMBOS) {
+        const p = staff.page;
+        await setPrefs(p.context(), server.origin, combo);
+        await visit(p, combo, 'staff-correction', `/staff/corrections/${request}`);
+        await submit(p, combo, 'staff-correction-error', `/staff/corrections/${request}`, `form[action="/staff/corrections/${request}/decision"] button`, (q) => q.check('#decision-rejected'));
+        await submit(p, combo, 'staff-break-glass-open', '/staff/break-glass', 'form[action="/staff/break-glass"] button', async (q) => {
+          await q.fill('#id_number', residents[0].idNumber);
+          await q.fill('#justification', 'An ambulance crew at the counter needs this identity now');
+        });
+      }
       await staff.page.goto(`${server.origin}/staff/counter-check`);
       await staff.page.fill('#phone', COUNTER_PHONE);
       await follow(staff.page, staff.page.locator('form[action="/staff/counter-check/code"] button'));
