@@ -21,41 +21,26 @@ use axum::Form;
 use serde::Deserialize;
 use shengshi_app::break_glass::{self, Alert, BreakGlassError, ReviewError};
 use shengshi_app::casework::{self, CaseError, CaseView, Decision, ResidentRecord};
-use shengshi_app::staff::capability::{authorize, Capabilities};
+use shengshi_app::staff::capability::Capabilities;
 use shengshi_app::staff::supervisor;
 use shengshi_domain::StaffId;
 use shengshi_i18n::{t, Lang};
 use shengshi_store::BreakGlassOutcome;
 
-use super::counter::forbidden;
 use super::forms::{page_helpers, refused, respond, see_other, PageError};
 use super::other;
 use super::sessions::local;
+use super::staff_gate::gate;
 use crate::csrf;
 use crate::lang::{Mode, RequestLang};
 use crate::problem::Problem;
-use crate::staff_session::{accounts, current};
+use crate::staff_session::accounts;
 use crate::{no_store, AppState};
 
 const FORBIDDEN_CORRECTIONS: &str = "staff_cases.forbidden_corrections";
 const FORBIDDEN_ASSIGN: &str = "staff_cases.forbidden_assign";
 const FORBIDDEN_BREAK_GLASS: &str = "staff_cases.forbidden_break_glass";
 const FORBIDDEN_ALERTS: &str = "staff_cases.forbidden_alerts";
-
-/// The capability `pick` takes from the signed-in member's; otherwise the
-/// login page, or the 403 page saying (`forbidden_key`) who may.
-async fn gate<C>(
-    state: &AppState,
-    lang: RequestLang,
-    headers: &HeaderMap,
-    pick: impl FnOnce(Capabilities) -> Option<C>,
-    forbidden_key: &'static str,
-) -> Result<C, Response> {
-    let Some(session) = current(state, headers).await else {
-        return Err(see_other("/staff/login", &[]));
-    };
-    pick(authorize(&session.member)).ok_or_else(|| forbidden(state, lang, forbidden_key))
-}
 
 /// [`gate`] for a form post: the form's CSRF token first.
 async fn post_gate<C>(

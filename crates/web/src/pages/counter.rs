@@ -17,13 +17,13 @@
 use askama::Template;
 use axum::extract::{ConnectInfo, State};
 use axum::http::header::HeaderValue;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use axum::Form;
 use serde::Deserialize;
 use shengshi_app::phone_codes::{CodeSender, SendCodeError};
 use shengshi_app::proofing::{self, CounterCheck, CounterCheckError, CounterOutcome};
-use shengshi_app::staff::capability::{authorize, IdentityCheckCap};
+use shengshi_app::staff::capability::IdentityCheckCap;
 use shengshi_domain::phone::CodePurpose;
 use shengshi_domain::{PersonName, PhoneCode, PhoneNumber, ResidentIdNumber};
 use shengshi_i18n::{t, t_args, Lang};
@@ -34,10 +34,10 @@ use super::forms::{
     respond, see_other, PageError,
 };
 use super::other;
+use super::staff_gate;
 use crate::csrf;
 use crate::lang::{Mode, RequestLang};
 use crate::problem::Problem;
-use crate::staff_session::current;
 use crate::{no_store, AppState};
 
 /// The flow's path below `/`: the pending phone cookie is scoped to it.
@@ -92,19 +92,6 @@ struct DonePage {
 }
 page_helpers!(DonePage);
 
-#[derive(Template)]
-#[template(path = "staff_forbidden.html")]
-struct ForbiddenPage {
-    lang: Lang,
-    other_lang: Lang,
-    mode: Mode,
-    demo: bool,
-    errors: Vec<PageError>,
-    /// The message key saying who may use the page.
-    body: &'static str,
-}
-page_helpers!(ForbiddenPage);
-
 /// The identity-check capability of the signed-in member; otherwise the
 /// answer: the login page when not signed in, a 403 page for other roles.
 async fn gate(
@@ -112,28 +99,14 @@ async fn gate(
     lang: RequestLang,
     headers: &HeaderMap,
 ) -> Result<IdentityCheckCap, Response> {
-    let Some(session) = current(state, headers).await else {
-        return Err(see_other("/staff/login", &[]));
-    };
-    authorize(&session.member)
-        .identity_check
-        .ok_or_else(|| forbidden(state, lang, "staff.forbidden.body"))
-}
-
-/// The 403 page for a signed-in member whose role does not open a page;
-/// `body` is the message key saying who may.
-pub(super) fn forbidden(state: &AppState, lang: RequestLang, body: &'static str) -> Response {
-    let page = ForbiddenPage {
-        lang: lang.lang,
-        other_lang: other(lang.lang),
-        mode: lang.mode,
-        demo: state.info.demo,
-        errors: Vec::new(),
-        body,
-    };
-    let mut response = respond(page, lang, None);
-    *response.status_mut() = StatusCode::FORBIDDEN;
-    no_store(response)
+    staff_gate::gate(
+        state,
+        lang,
+        headers,
+        |caps| caps.identity_check,
+        "staff.forbidden.body",
+    )
+    .await
 }
 
 fn phone_page(

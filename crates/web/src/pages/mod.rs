@@ -42,6 +42,7 @@ mod register;
 mod sessions;
 mod staff;
 mod staff_embargoes;
+mod staff_gate;
 mod staff_verifiers;
 mod verifier_apply;
 

@@ -20,7 +20,7 @@ use time::{Date, UtcOffset};
 
 use super::forms::{page_helpers, refused, respond, see_other, PageError};
 use super::other;
-use super::staff_verifiers::gate;
+use super::staff_gate::gate;
 use crate::csrf;
 use crate::lang::{query_param, Mode, RequestLang};
 use crate::problem::Problem;
@@ -74,11 +74,11 @@ async fn caps(
     headers: &HeaderMap,
 ) -> Result<(Capabilities, ClerkCap), Response> {
     // Clerks and supervisors (who also hold a clerk's capability).
-    gate(state, lang, headers, |caps| {
+    let pick = |caps: Capabilities| {
         let clerk = caps.clerk.clone()?;
         Some((caps, clerk))
-    })
-    .await
+    };
+    gate(state, lang, headers, pick, "staff_embargoes.forbidden").await
 }
 
 async fn show(

@@ -11,40 +11,32 @@ use axum::response::{IntoResponse, Response};
 use axum::Form;
 use secrecy::ExposeSecret;
 use serde::Deserialize;
-use shengshi_app::staff::capability::{authorize, Capabilities, VerifierRegistrarCap};
+use shengshi_app::staff::capability::VerifierRegistrarCap;
 use shengshi_app::verifier_applications::{self, Application, DecideError};
 use shengshi_app::verifiers::{IssuedKey, Verifier, VerifierAdminError};
 use shengshi_i18n::{t, t_args, Lang};
 
 use super::forms::{page_helpers, refused, respond, see_other, PageError};
 use super::other;
+use super::staff_gate::gate;
 use crate::csrf;
 use crate::lang::{Mode, RequestLang};
 use crate::problem::Problem;
-use crate::staff_session::current;
 use crate::{no_store, AppState};
-
-/// The signed-in member's capabilities, or the answer: the login page when
-/// not signed in, a 403 page when `pick` finds nothing.
-pub(super) async fn gate<C>(
-    state: &AppState,
-    lang: RequestLang,
-    headers: &HeaderMap,
-    pick: impl FnOnce(Capabilities) -> Option<C>,
-) -> Result<C, Response> {
-    let Some(session) = current(state, headers).await else {
-        return Err(see_other("/staff/login", &[]));
-    };
-    pick(authorize(&session.member))
-        .ok_or_else(|| super::counter::forbidden(state, lang, "staff.forbidden.body"))
-}
 
 async fn registrar(
     state: &AppState,
     lang: RequestLang,
     headers: &HeaderMap,
 ) -> Result<VerifierRegistrarCap, Response> {
-    gate(state, lang, headers, |caps| caps.verifier_registrar).await
+    gate(
+        state,
+        lang,
+        headers,
+        |caps| caps.verifier_registrar,
+        "staff_verifiers.forbidden",
+    )
+    .await
 }
 
 struct ApplicationRow {
