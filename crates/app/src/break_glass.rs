@@ -48,6 +48,8 @@
 //! }
 //! ```
 
+use std::collections::hash_map::{Entry, HashMap};
+
 use shengshi_domain::access::{Accessor, Purpose};
 use shengshi_domain::identity::ResidentIdNumber;
 use shengshi_domain::{Actor, Role, SecurityEventKind};
@@ -220,15 +222,24 @@ pub async fn alerts(
         .department_break_glass(cap.department(), unreviewed_only, ALERT_LIMIT)
         .await
         .map_err(|e| internal(&e))?;
+    // A department's alerts come from a few members: read each once.
+    let mut members = HashMap::new();
     let mut out = Vec::with_capacity(accesses.len());
     for access in accesses {
-        let member = services
-            .store
-            .staff(access.staff)
-            .await
-            .map_err(|e| internal(&e))?;
-        let (staff_username, staff_display_name, staff_role) = match member {
-            Some(m) => (m.username, m.display_name, Role::from_name(&m.role)),
+        if let Entry::Vacant(slot) = members.entry(access.staff) {
+            let member = services
+                .store
+                .staff(access.staff)
+                .await
+                .map_err(|e| internal(&e))?;
+            slot.insert(member);
+        }
+        let (staff_username, staff_display_name, staff_role) = match &members[&access.staff] {
+            Some(m) => (
+                m.username.clone(),
+                m.display_name.clone(),
+                Role::from_name(&m.role),
+            ),
             None => (String::new(), String::new(), None),
         };
         out.push(Alert {

@@ -323,14 +323,20 @@ async fn write_assignment(
 }
 
 /// Checks the assignment, then opens the resident's record through the door.
+/// With `only_open`, a decided request is refused before anything else
+/// (nothing opens for it).
 async fn open_assigned(
     services: &Services,
     desk: &CorrectionDeskCap,
     id: uuid::Uuid,
     fields: Vec<&'static str>,
+    only_open: bool,
 ) -> Result<(CorrectionCase, StoredAccount, Opened), CaseError> {
     check_department(desk)?;
     let case = open_case(services, id).await?;
+    if only_open && case.correction.status != "open" {
+        return Err(CaseError::AlreadyDecided);
+    }
     if case.assignment.as_ref().map(|a| a.staff) != Some(desk.staff()) {
         services
             .security_log
@@ -379,7 +385,7 @@ pub async fn open(
 ) -> Result<CaseView, CaseError> {
     let mut fields = RECORD_FIELDS.to_vec();
     fields.push("corrections");
-    let (case, account, opened) = open_assigned(services, desk, id, fields).await?;
+    let (case, account, opened) = open_assigned(services, desk, id, fields, false).await?;
     let text = |bytes: &[u8], context: &[u8]| -> Result<String, CaseError> {
         let sealed = shengshi_envelope::Sealed::from_bytes(bytes.to_vec()).map_err(internal)?;
         let plain = opened.open(&sealed, context).map_err(internal)?;
@@ -414,10 +420,8 @@ pub async fn decide(
     if decision == Decision::Rejected && note.is_empty() {
         return Err(CaseError::NoteRequired);
     }
-    if open_case(services, id).await?.correction.status != "open" {
-        return Err(CaseError::AlreadyDecided);
-    }
-    let (_case, _account, opened) = open_assigned(services, desk, id, vec!["corrections"]).await?;
+    let (_case, _account, opened) =
+        open_assigned(services, desk, id, vec!["corrections"], true).await?;
     let note = Zeroizing::new(note.as_bytes().to_vec());
     let sealed = opened.seal(&note, NOTE_CONTEXT).into_bytes();
     if !services
