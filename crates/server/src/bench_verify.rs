@@ -37,7 +37,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::config::{Config, Overrides};
+use crate::config::Config;
 use crate::startup::{Application, BenchSetup};
 
 /// Issue 8: online verifications/s at least this fraction of raw strict
@@ -110,25 +110,7 @@ pub(crate) struct BenchInstallation {
 
 impl BenchInstallation {
     pub(crate) fn create(config_file: Option<PathBuf>, name: &str) -> Result<Self> {
-        let data_dir = std::env::temp_dir().join(format!(
-            "shengshi-bench-{name}-{}-{}",
-            std::process::id(),
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.as_nanos())
-                .unwrap_or(0)
-        ));
-        let env: Vec<(String, String)> = std::env::vars()
-            .filter(|(k, _)| k != "SHENGSHI_DATABASE_URL")
-            .collect();
-        let overrides = Overrides {
-            config_file,
-            listen: Some("127.0.0.1:0".to_owned()),
-            data_dir: Some(data_dir.clone()),
-            database_url: None,
-            demo: true,
-        };
-        let (config, _) = Config::load(&env, &overrides)?;
+        let (config, data_dir) = crate::bench_web::temporary_demo_config(config_file, name)?;
         Ok(Self {
             config,
             data_dir,

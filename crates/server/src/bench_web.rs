@@ -64,19 +64,21 @@ struct Measured {
     limited: bool,
 }
 
-pub async fn run(config_file: Option<PathBuf>, args: WebBenchArgs) -> Result<()> {
-    if args.clients == 0 || args.requests < args.clients {
-        bail!("--requests must be at least --clients, and --clients at least 1");
-    }
+/// The configuration of a fresh demonstration installation in a new
+/// temporary directory (`shengshi-bench-{name}-…`) on the embedded database,
+/// whatever the environment names, listening on a free local port.
+pub(crate) fn temporary_demo_config(
+    config_file: Option<PathBuf>,
+    name: &str,
+) -> Result<(Config, PathBuf)> {
     let data_dir = std::env::temp_dir().join(format!(
-        "shengshi-bench-web-{}-{}",
+        "shengshi-bench-{name}-{}-{}",
         std::process::id(),
         std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_nanos())
             .unwrap_or(0)
     ));
-    // The embedded database, whatever the environment names.
     let env: Vec<(String, String)> = std::env::vars()
         .filter(|(k, _)| k != "SHENGSHI_DATABASE_URL")
         .collect();
@@ -88,6 +90,14 @@ pub async fn run(config_file: Option<PathBuf>, args: WebBenchArgs) -> Result<()>
         demo: true,
     };
     let (config, _) = Config::load(&env, &overrides)?;
+    Ok((config, data_dir))
+}
+
+pub async fn run(config_file: Option<PathBuf>, args: WebBenchArgs) -> Result<()> {
+    if args.clients == 0 || args.requests < args.clients {
+        bail!("--requests must be at least --clients, and --clients at least 1");
+    }
+    let (config, data_dir) = temporary_demo_config(config_file, "web")?;
     // One log line per request would measure the terminal.
     crate::telemetry::init(config.log_format, "warn");
     let result = bench(&config, &args).await;
