@@ -1,18 +1,18 @@
 //! The holder-bound card page (/card/offline): static/holder.js signs codes
-//! on the phone, with or without a network, and card-sw.js (the service
+//! on the phone, with or without a network, and static/offline-sw.js (the service
 //! worker, served at /card/sw.js so that its scope is the card pages) keeps
 //! the page for offline use.
 
 use askama::Template;
 use axum::extract::State;
-use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
+use axum::http::header::CACHE_CONTROL;
 use axum::http::HeaderValue;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use shengshi_i18n::{t, Lang};
 
 use super::card::{choice_label, CHOICES};
 use super::forms::{page_helpers, respond, PageError};
-use super::{other, own_script};
+use super::{offline_service_worker, other, own_script};
 use crate::lang::{Mode, RequestLang};
 use crate::AppState;
 
@@ -65,14 +65,17 @@ pub async fn offline(State(state): State<AppState>, lang: RequestLang) -> Respon
 }
 
 pub async fn service_worker() -> Response {
-    (
-        [
-            (CONTENT_TYPE, "text/javascript; charset=utf-8"),
-            (CACHE_CONTROL, "no-cache"),
+    offline_service_worker(
+        "card",
+        "/card/offline",
+        &[
+            "/static/app.css",
+            "/static/holder.js",
+            "/static/vendor/qrcode-generator-2.0.4.js",
+            "/static/favicon.svg",
         ],
-        include_str!("../../static/card-sw.js"),
+        None,
     )
-        .into_response()
 }
 
 pub async fn holder_script() -> Response {

@@ -7,7 +7,7 @@
 //!   Enter), paste, or the camera where the browser has BarcodeDetector. With
 //!   no network the script verifies SS1 and SS2 codes itself against the
 //!   trust list and status list it cached (signed by the trust root this page
-//!   pins), and desk-sw.js keeps the page for offline use.
+//!   pins), and the offline service worker keeps the page.
 //! - Without JavaScript: the form posts the key and the code here, the server
 //!   verifies them as the API does and answers with the verdict (and, for a
 //!   hotel check-in or travel security code, the portrait inline). The key is
@@ -15,9 +15,9 @@
 
 use askama::Template;
 use axum::extract::State;
-use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
-use axum::http::{HeaderMap, HeaderName, HeaderValue};
-use axum::response::{IntoResponse, Response};
+use axum::http::header::CACHE_CONTROL;
+use axum::http::{HeaderMap, HeaderValue};
+use axum::response::Response;
 use axum::Form;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
@@ -27,7 +27,7 @@ use shengshi_app::verifiers::{self, Verification, VerificationRefused};
 use shengshi_i18n::{t, t_args, Lang};
 
 use super::forms::{page_helpers, refused, respond, PageError};
-use super::{other, own_script};
+use super::{offline_service_worker, other, own_script};
 use crate::csrf;
 use crate::lang::{Mode, RequestLang};
 use crate::{no_store, AppState};
@@ -378,15 +378,17 @@ pub async fn verify(
 /// The desk's service worker. Its scope is `/desk`, the page itself, which is
 /// not below the script's own folder (`/desk/`): the header allows that.
 pub async fn service_worker() -> Response {
-    (
-        [
-            (CONTENT_TYPE, "text/javascript; charset=utf-8"),
-            (CACHE_CONTROL, "no-cache"),
-            (HeaderName::from_static("service-worker-allowed"), "/desk"),
+    offline_service_worker(
+        "desk",
+        "/desk",
+        &[
+            "/static/app.css",
+            "/static/desk.js",
+            "/static/eid-verify.js",
+            "/static/favicon.svg",
         ],
-        include_str!("../../static/desk-sw.js"),
+        Some("/desk"),
     )
-        .into_response()
 }
 
 pub async fn script() -> Response {

@@ -369,6 +369,42 @@ async fn passkeys_script() -> Response {
 }
 
 /// One of the binary's own scripts (no CDN): cached for an hour.
+/// The service worker that keeps `page` and its `files` for offline use
+/// (static/offline-sw.js), its cache named after `name`; `scope` when the
+/// page is not below the worker's own folder (sent as
+/// `Service-Worker-Allowed`). Revalidated at every registration (`no-cache`).
+fn offline_service_worker(
+    name: &str,
+    page: &str,
+    files: &[&str],
+    scope: Option<&'static str>,
+) -> Response {
+    let files = files
+        .iter()
+        .map(|f| format!("'{f}'"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let body = include_str!("../../static/offline-sw.js")
+        .replace("__NAME__", name)
+        .replace("__PAGE__", page)
+        .replace("__FILES__", &format!("[{files}]"));
+    let mut response = (
+        [
+            (CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (CACHE_CONTROL, "no-cache"),
+        ],
+        body,
+    )
+        .into_response();
+    if let Some(scope) = scope {
+        response.headers_mut().insert(
+            axum::http::HeaderName::from_static("service-worker-allowed"),
+            HeaderValue::from_static(scope),
+        );
+    }
+    response
+}
+
 fn own_script(body: &'static str) -> Response {
     (
         [
