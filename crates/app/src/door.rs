@@ -26,7 +26,7 @@ use shengshi_domain::{EventId, SubjectId};
 use shengshi_envelope::{DataKey, EnvelopeError, Sealed};
 use zeroize::Zeroizing;
 
-use crate::access_log::AccessLogError;
+use crate::access_log::{AccessLogError, ClaimedAccess, ClaimedOutcome};
 use crate::embargo::EmbargoGrant;
 use crate::keys::{self, KeyError};
 use crate::Services;
@@ -98,6 +98,17 @@ pub async fn record(services: &Services, request: AccessRequest) -> Result<u64, 
         .access_log
         .record(entry(services, request, None))
         .await?)
+}
+
+/// Logs an online e-ID verification if, and only if, the code's single-use
+/// claim holds for the verifier: the claim is settled and the entry written
+/// in one durable transaction (see [`crate::access_log::ClaimedAccess`]).
+/// Like [`record`], nothing is decrypted and no key is loaded.
+pub async fn record_claimed(
+    services: &Services,
+    access: ClaimedAccess,
+) -> Result<ClaimedOutcome, DoorError> {
+    Ok(services.access_log.record_claimed(access).await?)
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -20,8 +20,7 @@
 //!   carrying only the organisation's id and a reason code.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::Mutex;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
@@ -34,13 +33,13 @@ use shengshi_domain::security::{Actor, SecurityEventKind};
 use shengshi_domain::Timestamp;
 use shengshi_eid as eid;
 use shengshi_store::{
-    CardStatus, Store, StoreError, StoredVerification, StoredVerifier, StoredVerifierKey,
+    CardStatus, ClaimOutcome, StoreError, StoredVerifier, StoredVerifierKey, VerificationClaim,
 };
 use subtle::ConstantTimeEq;
-use tokio::sync::{mpsc, oneshot};
 use zeroize::Zeroizing;
 
-use crate::door::{self, AccessRequest};
+use crate::access_log::{ClaimedAccess, ClaimedOutcome};
+use crate::door;
 use crate::eid::{from_unix_seconds, purpose_fields, unix_seconds, Issuer};
 use crate::secrets::PlatformSecrets;
 use crate::Services;
@@ -400,9 +399,23 @@ pub struct VerifierGate {
     limits: RateLimits,
     buckets: Mutex<HashMap<uuid::Uuid, Bucket>>,
     unknown_key_log: Mutex<Option<Bucket>>,
-    /// Started by the first verification; a gate serves one store.
-    claims: OnceLock<Claims>,
+    /// Keys that authenticated, by id: what never changes about them (the
+    /// MAC, the organisation's id, name, category and purposes). Whether the
+    /// key is still live and the organisation still active is checked again
+    /// in the transaction that settles each verification's claim.
+    keys: Mutex<HashMap<uuid::Uuid, KnownKey>>,
 }
+
+/// A key that authenticated once (see [`VerifierGate`]).
+#[derive(Clone, Debug)]
+struct KnownKey {
+    key_mac: [u8; 32],
+    verifier: Verifier,
+}
+
+/// Most keys the gate remembers (one per organisation in use); beyond it
+/// the memory starts afresh.
+const MAX_KNOWN_KEYS: usize = 10_000;
 
 impl Default for VerifierGate {
     fn default() -> Self {
@@ -421,26 +434,28 @@ impl VerifierGate {
             limits,
             buckets: Mutex::new(HashMap::new()),
             unknown_key_log: Mutex::new(None),
-            claims: OnceLock::new(),
+            keys: Mutex::new(HashMap::new()),
         }
     }
 
-    /// How many claim transactions this gate has made that waited for the
-    /// disk (none while a durable access log follows each claim), for
-    /// benchmarks counting what reaches the disk.
-    pub fn claim_commits(&self) -> u64 {
-        self.claims
-            .get()
-            .map_or(0, |c| c.commits.load(Ordering::Relaxed))
+    fn known_key(&self, id: uuid::Uuid) -> Option<KnownKey> {
+        let keys = self.keys.lock().unwrap_or_else(|p| p.into_inner());
+        keys.get(&id).cloned()
     }
 
-    fn claims(&self, services: &Services) -> &Claims {
-        // Every verification records a durable access-log entry after its
-        // claim and before its answer: that commit makes the claim durable
-        // as well, so the claim itself need not wait for the disk.
-        let wait_for_disk = !services.access_log.is_durable();
-        self.claims
-            .get_or_init(|| Claims::start(services.store.clone(), wait_for_disk))
+    fn remember_key(&self, id: uuid::Uuid, key: KnownKey) {
+        let mut keys = self.keys.lock().unwrap_or_else(|p| p.into_inner());
+        if keys.len() >= MAX_KNOWN_KEYS {
+            keys.clear();
+        }
+        keys.insert(id, key);
+    }
+
+    /// Forgets a key found revoked, or whose organisation was found
+    /// suspended: its next use is checked against the store first.
+    fn forget_key(&self, id: uuid::Uuid) {
+        let mut keys = self.keys.lock().unwrap_or_else(|p| p.into_inner());
+        keys.remove(&id);
     }
 
     fn take(&self, key: uuid::Uuid, now: Timestamp) -> Result<(), u32> {
@@ -473,75 +488,6 @@ impl VerifierGate {
             })
             .take(UNKNOWN_KEY_LOG_LIMITS, now)
             .is_ok()
-    }
-}
-
-// ---------------------------------------------------------------------------
-// Single-use claims, group-committed
-
-/// Most claims committed in one transaction.
-const MAX_CLAIMS: usize = 256;
-
-type ClaimAck = oneshot::Sender<Result<StoredVerification, String>>;
-
-/// The claim sequencer: one task commits every claim waiting into one
-/// transaction (`claim_verifications`), so concurrent verifications share one
-/// commit instead of queueing for one each behind the single writer. The
-/// commit does not wait for the disk when the verification's access-log
-/// entry follows it (that entry's durable commit covers the claim: one fsync
-/// for both). A claim is answered only after its transaction committed; the store's
-/// insert-or-keep decides races, inside a batch (the earlier claim) and
-/// between batches or processes (the earlier commit).
-#[derive(Debug)]
-struct Claims {
-    sender: mpsc::Sender<(StoredVerification, ClaimAck)>,
-    commits: Arc<AtomicU64>,
-}
-
-impl Claims {
-    /// `wait_for_disk`: false when each claim is followed by a durable
-    /// access-log entry before its answer, which then makes it durable too.
-    fn start(store: Arc<dyn Store>, wait_for_disk: bool) -> Self {
-        let (sender, mut receiver) =
-            mpsc::channel::<(StoredVerification, ClaimAck)>(4 * MAX_CLAIMS);
-        let commits = Arc::new(AtomicU64::new(0));
-        let counter = commits.clone();
-        tokio::spawn(async move {
-            let mut batch = Vec::with_capacity(MAX_CLAIMS);
-            while receiver.recv_many(&mut batch, MAX_CLAIMS).await > 0 {
-                let (claims, acks): (Vec<_>, Vec<_>) = batch.drain(..).unzip();
-                match store.claim_verifications(&claims, wait_for_disk).await {
-                    Ok(held) => {
-                        if wait_for_disk {
-                            counter.fetch_add(1, Ordering::Relaxed);
-                        }
-                        for (ack, row) in acks.into_iter().zip(held) {
-                            let _ = ack.send(Ok(row)); // the caller may have given up
-                        }
-                    }
-                    Err(e) => {
-                        tracing::error!(error = %e, claims = claims.len(), "verification claims not written");
-                        for ack in acks {
-                            let _ = ack.send(Err(e.to_string()));
-                        }
-                    }
-                }
-            }
-        });
-        Self { sender, commits }
-    }
-
-    /// Claims the code; returns the row that holds it once that is durable.
-    async fn claim(
-        &self,
-        claim: StoredVerification,
-    ) -> Result<StoredVerification, VerificationRefused> {
-        let (ack, done) = oneshot::channel();
-        let closed = || internal("the claim sequencer stopped");
-        self.sender.send((claim, ack)).await.map_err(|_| closed())?;
-        done.await
-            .map_err(|_| closed())?
-            .map_err(VerificationRefused::Internal)
     }
 }
 
@@ -676,7 +622,9 @@ async fn unknown_key(
 
 /// Authenticates the organisation's API key (the `Authorization: Bearer`
 /// value): the key's row by the id it carries, its MAC compared in constant
-/// time, live, and the organisation's rate limit.
+/// time, live, the organisation active, and the key's rate limit. Reads the
+/// store every time (for the portrait link, which is no hot path);
+/// verifications use [`authenticate_remembered`].
 pub(crate) async fn authenticate(
     services: &Services,
     secrets: &PlatformSecrets,
@@ -688,6 +636,87 @@ pub(crate) async fn authenticate(
         return Err(unknown_key(services, gate, now, "malformed").await);
     };
     let computed = key_mac(secrets, key_id, secret);
+    let known = authenticate_stored(services, gate, key_id, &computed).await?;
+    rate_limit(gate, key_id, known.verifier.id, now)?;
+    Ok(known.verifier)
+}
+
+/// An organisation authenticated for a verification.
+struct Authenticated {
+    verifier: Verifier,
+    key_id: uuid::Uuid,
+    key_mac: [u8; 32],
+    /// From the gate's memory: not yet checked against the store.
+    remembered: bool,
+}
+
+/// Like [`authenticate`], but a key that authenticated before is checked
+/// against the gate's memory of it (its MAC, in constant time) instead of
+/// the store. Whether it is still live and its organisation still active is
+/// checked again where it counts: in the transaction that settles the
+/// verification's claim ([`shengshi_store::AccessLogStore::commit_access_batch`]),
+/// or, for a verification refused before that, by [`recheck`].
+async fn authenticate_remembered(
+    services: &Services,
+    secrets: &PlatformSecrets,
+    gate: &VerifierGate,
+    api_key: Option<&str>,
+) -> Result<Authenticated, VerificationRefused> {
+    let now = services.clock.now();
+    let Some((key_id, secret)) = api_key.and_then(parse_key) else {
+        return Err(unknown_key(services, gate, now, "malformed").await);
+    };
+    let key_mac = key_mac(secrets, key_id, secret);
+    let (known, remembered) = match gate.known_key(key_id) {
+        Some(known) => {
+            if !bool::from(known.key_mac.as_slice().ct_eq(key_mac.as_slice())) {
+                return Err(unknown_key(services, gate, now, "wrong secret").await);
+            }
+            (known, true)
+        }
+        None => (
+            authenticate_stored(services, gate, key_id, &key_mac).await?,
+            false,
+        ),
+    };
+    rate_limit(gate, key_id, known.verifier.id, now)?;
+    Ok(Authenticated {
+        verifier: known.verifier,
+        key_id,
+        key_mac,
+        remembered,
+    })
+}
+
+/// Before refusing a verification for something other than its key: a key
+/// the gate remembered is checked against the store first, so that a
+/// rotated-out key or a suspended organisation is told so, as without the
+/// memory.
+async fn recheck(
+    services: &Services,
+    gate: &VerifierGate,
+    who: &Authenticated,
+) -> Result<(), VerificationRefused> {
+    if who.remembered {
+        if let Err(key_refusal) =
+            authenticate_stored(services, gate, who.key_id, &who.key_mac).await
+        {
+            gate.forget_key(who.key_id);
+            return Err(key_refusal);
+        }
+    }
+    Ok(())
+}
+
+/// The key's row and its organisation, read from the store and checked;
+/// remembered by the gate when they pass.
+async fn authenticate_stored(
+    services: &Services,
+    gate: &VerifierGate,
+    key_id: uuid::Uuid,
+    computed: &[u8; 32],
+) -> Result<KnownKey, VerificationRefused> {
+    let now = services.clock.now();
     let Some(stored) = services.store.verifier_key(key_id).await? else {
         return Err(unknown_key(services, gate, now, "no such key").await);
     };
@@ -695,26 +724,7 @@ pub(crate) async fn authenticate(
         return Err(unknown_key(services, gate, now, "wrong secret").await);
     }
     if stored.revoked_at.is_some() {
-        // The holder of a rotated-out key is the organisation (or whoever
-        // kept its old key): worth its id in the log.
-        let event = SecurityEventKind::VerificationRefused {
-            verifier: Some(stored.verifier),
-            reason: "revoked_key".to_owned(),
-        };
-        services
-            .security_log
-            .record(Actor::Anonymous, event)
-            .await
-            .map_err(internal)?;
-        return Err(VerificationRefused::Unauthenticated);
-    }
-    if let Err(retry_after_seconds) = gate.take(key_id, now) {
-        // Not a security event each time: a busy desk is not an attack, and
-        // a flood would flood the log.
-        tracing::warn!(verifier = %stored.verifier, "verifier rate limit reached");
-        return Err(VerificationRefused::RateLimited {
-            retry_after_seconds,
-        });
+        return Err(revoked_key(services, stored.verifier).await);
     }
     let verifier = services
         .store
@@ -725,7 +735,41 @@ pub(crate) async fn authenticate(
     if !verifier.active {
         return Err(refused(services, Some(verifier.id), VerificationRefused::Suspended).await);
     }
-    Ok(verifier)
+    let known = KnownKey {
+        key_mac: *computed,
+        verifier,
+    };
+    gate.remember_key(key_id, known.clone());
+    Ok(known)
+}
+
+/// A rotated-out key: its holder is the organisation (or whoever kept its
+/// old key), worth the organisation's id in the log.
+async fn revoked_key(services: &Services, verifier: uuid::Uuid) -> VerificationRefused {
+    let event = SecurityEventKind::VerificationRefused {
+        verifier: Some(verifier),
+        reason: "revoked_key".to_owned(),
+    };
+    match services.security_log.record(Actor::Anonymous, event).await {
+        Ok(_) => VerificationRefused::Unauthenticated,
+        Err(e) => internal(e),
+    }
+}
+
+fn rate_limit(
+    gate: &VerifierGate,
+    key_id: uuid::Uuid,
+    verifier: uuid::Uuid,
+    now: Timestamp,
+) -> Result<(), VerificationRefused> {
+    gate.take(key_id, now).map_err(|retry_after_seconds| {
+        // Not a security event each time: a busy desk is not an attack, and
+        // a flood would flood the log.
+        tracing::warn!(%verifier, "verifier rate limit reached");
+        VerificationRefused::RateLimited {
+            retry_after_seconds,
+        }
+    })
 }
 
 /// Verifies a presentation code for the organisation whose API key this is.
@@ -737,11 +781,23 @@ pub async fn verify(
     api_key: Option<&str>,
     code: &str,
 ) -> Result<Verification, VerificationRefused> {
-    let verifier = authenticate(services, secrets, gate, api_key).await?;
+    let who = authenticate_remembered(services, secrets, gate, api_key).await?;
+    let verifier = &who.verifier;
     let org = Some(verifier.id);
     let now = services.clock.now();
-    let trust = issuer.trust_list(now)?;
-    let status = crate::eid::status_list_token(services, issuer).await?;
+    let lists = match issuer.trust_list(now) {
+        Ok(trust) => crate::eid::status_list_token(services, issuer)
+            .await
+            .map(|status| (trust, status)),
+        Err(e) => Err(e),
+    };
+    let (trust, status) = match lists {
+        Ok(lists) => lists,
+        Err(e) => {
+            recheck(services, gate, &who).await?;
+            return Err(e.into());
+        }
+    };
     let verified = match eid::verify_presentation(
         code,
         &trust,
@@ -750,87 +806,86 @@ pub async fn verify(
         &policy(),
     ) {
         Ok(verified) => verified,
-        Err(e) => return Err(refused(services, org, VerificationRefused::Invalid(e.code())).await),
-    };
-    // A code another organisation accepted is refused before anything else
-    // about this one: it is spent. (A read only: the claim below is what
-    // decides a race.)
-    let id = hex::encode(verified.cti);
-    if let Some(held) = services.store.verification(&id).await? {
-        if held.verifier != verifier.id {
-            return Err(refused(services, org, VerificationRefused::AlreadyUsed).await);
-        }
-    }
-    // Checked before claiming: an organisation may not spend a code it may
-    // not read.
-    if !verifier.allows(verified.purpose, verified.category) {
-        let refusal = VerificationRefused::PurposeNotAllowed {
-            purpose: verified.purpose.name(),
-            category: verified.category.name(),
-        };
-        return Err(refused(services, org, refusal).await);
-    }
-    // The card behind the code: the list may be up to a minute old (an
-    // account closed in another transaction), the card's row is not.
-    let card = services
-        .store
-        .card_by_status_index(verified.status.index)
-        .await?;
-    let card = match card {
-        Some(card) if card.status == CardStatus::Active => card,
-        Some(card) => {
-            let code = if card.status == CardStatus::Suspended {
-                "suspended"
-            } else {
-                "revoked"
-            };
-            return Err(refused(services, org, VerificationRefused::Invalid(code)).await);
-        }
-        None => {
-            let refusal = VerificationRefused::Invalid("status_unknown");
+        Err(e) => {
+            recheck(services, gate, &who).await?;
+            let refusal = VerificationRefused::Invalid(e.code());
             return Err(refused(services, org, refusal).await);
         }
     };
+    let id = hex::encode(verified.cti);
+    // Checked before claiming: an organisation may not spend a code it may
+    // not read. A code another organisation accepted is refused as spent
+    // first (a replay is what the refusal should name).
+    if !verifier.allows(verified.purpose, verified.category) {
+        recheck(services, gate, &who).await?;
+        let spent = services.store.verification(&id).await?;
+        let refusal = match spent {
+            Some(held) if held.verifier != verifier.id => VerificationRefused::AlreadyUsed,
+            _ => VerificationRefused::PurposeNotAllowed {
+                purpose: verified.purpose.name(),
+                category: verified.category.name(),
+            },
+        };
+        return Err(refused(services, org, refusal).await);
+    }
     let expires_at = from_unix_seconds(verified.expires_at).map_err(internal)?;
     let issued_at = from_unix_seconds(verified.issued_at).map_err(internal)?;
-    let held = gate
-        .claims(services)
-        .claim(StoredVerification {
-            cti: id.clone(),
-            verifier: verifier.id,
-            card: card.id,
-            subject: card.subject,
-            verified_at: now,
-            expires_at,
-        })
-        .await?;
-    if held.verifier != verifier.id || held.card != card.id {
-        return Err(refused(services, org, VerificationRefused::AlreadyUsed).await);
-    }
     // Every answer, a repeated scan too, is an access the resident reads.
     let disclosed = verified.disclosed.field_names();
     let fields = purpose_fields(verified.purpose)
         .iter()
-        .copied()
         .filter(|f| disclosed.contains(f))
+        .map(|f| (*f).to_owned())
         .collect();
-    // Nothing is decrypted here (the code carries what it discloses), so the
-    // door records the access without loading the resident's key.
-    door::record(
-        services,
-        AccessRequest {
-            subject: card.subject,
-            accessor: Accessor::Verifier {
-                organisation: verifier.id,
-                name: verifier.name.clone(),
-            },
-            purpose: AccessPurpose::EidVerification,
-            reference: Some(format!("eid-verification:{id}")),
-            fields,
+    // One transaction settles the claim — the key still live, the
+    // organisation still active, the card (the status list may be a minute
+    // old, the card's row is not) active, and the code not another
+    // organisation's — and logs the access if it holds. Nothing is
+    // decrypted here (the code carries what it discloses), so no key is
+    // loaded.
+    let access = ClaimedAccess {
+        claim: VerificationClaim {
+            cti: id.clone(),
+            verifier: verifier.id,
+            key: who.key_id,
+            status_index: verified.status.index,
+            verified_at: now,
+            expires_at,
         },
-    )
-    .await
-    .map_err(internal)?;
+        at: now,
+        accessor: Accessor::Verifier {
+            organisation: verifier.id,
+            name: verifier.name.clone(),
+        },
+        purpose: AccessPurpose::EidVerification,
+        reference: Some(format!("eid-verification:{id}")),
+        fields,
+    };
+    let holder = match door::record_claimed(services, access)
+        .await
+        .map_err(internal)?
+    {
+        ClaimedOutcome::Logged { holder, .. } => holder,
+        ClaimedOutcome::NotLogged(outcome) => {
+            let refusal = match outcome {
+                ClaimOutcome::KeyNotLive => {
+                    gate.forget_key(who.key_id);
+                    return Err(revoked_key(services, verifier.id).await);
+                }
+                ClaimOutcome::VerifierSuspended => {
+                    gate.forget_key(who.key_id);
+                    VerificationRefused::Suspended
+                }
+                ClaimOutcome::NoCard => VerificationRefused::Invalid("status_unknown"),
+                ClaimOutcome::CardNotActive(CardStatus::Suspended) => {
+                    VerificationRefused::Invalid("suspended")
+                }
+                ClaimOutcome::CardNotActive(_) => VerificationRefused::Invalid("revoked"),
+                ClaimOutcome::Held { .. } => VerificationRefused::AlreadyUsed,
+            };
+            return Err(refused(services, org, refusal).await);
+        }
+    };
     Ok(Verification {
         verifier: verifier.id,
         purpose: verified.purpose,
@@ -840,7 +895,7 @@ pub async fn verify(
         issued_at,
         expires_at,
         id,
-        verified_at: held.verified_at,
+        verified_at: holder.verified_at,
         status_index: verified.status.index,
     })
 }

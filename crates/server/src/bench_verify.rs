@@ -13,12 +13,10 @@
 //! loopback. The accounts are written straight to the store (registration's
 //! phone and carrier steps are not what is measured here).
 //!
-//! fsyncs: every durable commit on the verification path is counted — the
-//! access log's batches, and the claims' batches when they wait for the disk
-//! themselves (only with the access log off: otherwise a claim commits
-//! without an fsync and the access-log batch that follows makes it durable).
-//! Under
-//! SQLite WAL with `synchronous=FULL`, one commit is one fsync of the WAL
+//! fsyncs: every durable commit on the verification path is counted: the
+//! access log's batches, each of which also settles its verifications'
+//! single-use claims (with the access log off, `bench audit`, the batches of
+//! claims alone). Under SQLite WAL with `synchronous=FULL`, one commit is one fsync of the WAL
 //! file; a checkpoint (SQLite's automatic one, every 1000 WAL pages) adds one
 //! fsync of the WAL and one of the database file. docs/benchmarks.md records
 //! a cross-check with strace.
@@ -80,10 +78,12 @@ pub struct Storm {
     pub elapsed: Duration,
     pub p50: Duration,
     pub p99: Duration,
-    /// Access-log batches committed during the storm.
-    pub log_commits: u64,
-    /// Claim batches committed during the storm.
-    pub claim_commits: u64,
+    /// Durable transactions on the verification path during the storm: the
+    /// access log's batches, each holding its verifications' claims (with the
+    /// log off: the batches of claims alone).
+    pub commits: u64,
+    /// Access-log entries appended during the storm (none with the log off).
+    pub logged: u64,
     /// When the measured verifications began and ended (to match a trace).
     pub window: (time::OffsetDateTime, time::OffsetDateTime),
 }
@@ -95,7 +95,7 @@ impl Storm {
 
     /// Durable commits (fsyncs of the WAL) per verification.
     pub fn commits_per_verification(&self) -> f64 {
-        (self.log_commits + self.claim_commits) as f64 / self.verifications.max(1) as f64
+        self.commits as f64 / self.verifications.max(1) as f64
     }
 }
 
@@ -150,12 +150,14 @@ impl BenchInstallation {
 
         let port = app.port();
         let services = app.services().clone();
-        let gate = app.verifier_gate().clone();
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let server = tokio::spawn(app.run(async {
             let _ = stopped.await;
         }));
-        let counts = move || (services.access_log.commits(), gate.claim_commits());
+        let counts = move || {
+            let log = &services.access_log;
+            (log.commits(), log.entries_logged())
+        };
         let measured = tokio::task::spawn_blocking(move || {
             verify_all(port, &api_key, &texts, clients, counts)
         })
@@ -312,7 +314,7 @@ fn verify_all(
         client.verify(api_key, text)?;
     }
     let next = AtomicUsize::new(0);
-    let (log_before, claims_before) = counts();
+    let (commits_before, logged_before) = counts();
     let started_at = time::OffsetDateTime::now_utc();
     let started = Instant::now();
     let results: Vec<Result<Vec<Duration>>> = std::thread::scope(|scope| {
@@ -344,7 +346,7 @@ fn verify_all(
     });
     let elapsed = started.elapsed();
     let ended_at = time::OffsetDateTime::now_utc();
-    let (log_after, claims_after) = counts();
+    let (commits_after, logged_after) = counts();
     let mut times = Vec::with_capacity(measured.len());
     for r in results {
         times.extend(r?);
@@ -356,8 +358,8 @@ fn verify_all(
         elapsed,
         p50: at(0.50),
         p99: at(0.99),
-        log_commits: log_after - log_before,
-        claim_commits: claims_after - claims_before,
+        commits: commits_after - commits_before,
+        logged: logged_after - logged_before,
         window: (started_at, ended_at),
     })
 }
@@ -464,9 +466,9 @@ pub async fn run(config_file: Option<PathBuf>, args: VerifyBenchArgs) -> Result<
     );
     println!("  latency p50 {:.2} ms, p99 {:.2} ms", ms(s.p50), ms(s.p99));
     println!(
-        "  durable commits: {} access-log batches + {} claim batches that waited for the disk = {:.3} per verification",
-        s.log_commits,
-        s.claim_commits,
+        "  durable commits: {} access-log batches (each with its verifications' claims) for {} entries logged = {:.3} per verification",
+        s.commits,
+        s.logged,
         s.commits_per_verification()
     );
     println!(

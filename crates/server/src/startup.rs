@@ -131,7 +131,7 @@ impl Application {
             PlatformSecrets::load_or_create(store.as_ref(), kek.as_ref(), clock.as_ref()).await?,
         );
         let access_log = if bench.access_log_off {
-            AccessLog::discarding_for_benchmarks()
+            AccessLog::discarding_for_benchmarks(store.clone())
         } else {
             AccessLog::start(
                 store.clone(),

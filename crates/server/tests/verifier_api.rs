@@ -431,6 +431,14 @@ async fn keys_are_refused_when_unknown_rotated_out_or_over_their_limit(backend: 
     )
     .await;
     let garbage = "SS1:NOT*A*CODE";
+    // A resident with a card, for codes that verify.
+    let phone = "13912345902";
+    register(&app, 1, phone).await;
+    let (sid, _) = log_in(&app, phone, CHROME_ON_ANDROID).await;
+    let (status, _, _) = call(&app, Method::POST, "/api/v1/eid/card", Some(&sid), None).await;
+    assert_eq!(status, 201);
+    let code = mint(&app, &sid, "hotel_checkin", None).await;
+    let code = code["code"].as_str().unwrap().to_owned();
 
     // Authenticated, the garbage is looked at (422); otherwise 401.
     let (status, _, _) = verify(&app, Some(old_key.as_str()), garbage).await;
@@ -449,21 +457,30 @@ async fn keys_are_refused_when_unknown_rotated_out_or_over_their_limit(backend: 
         assert_eq!(meta["www_authenticate"], "Bearer");
     }
 
-    // Rotated by the operator: the old key stops working at once.
+    // Rotated by the operator (another process: the server learns it from
+    // the database): the old key stops working at once, with a code that
+    // verifies too, and that code is not spent by the refusal.
     let rotated = cli(&app, &["rotate-key", "--id", &hotel_id]);
     let new_key = printed_key(&rotated);
     assert_ne!(new_key, old_key);
+    let (status, problem, _) = verify(&app, Some(old_key.as_str()), &code).await;
+    assert_eq!(status, 401, "{problem}");
     let (status, _, _) = verify(&app, Some(old_key.as_str()), garbage).await;
     assert_eq!(status, 401);
     let (status, _, _) = verify(&app, Some(new_key.as_str()), garbage).await;
     assert_eq!(status, 422);
 
-    // Suspended by the operator: refused whatever the key.
+    // Suspended by the operator: refused whatever the key and the code.
     cli(&app, &["suspend", "--id", &hotel_id]);
+    let (status, problem, _) = verify(&app, Some(new_key.as_str()), &code).await;
+    assert_eq!(status, 403, "{problem}");
+    assert_eq!(problem["type"], "urn:shengshi:problem:verifier-suspended");
     let (status, problem, _) = verify(&app, Some(new_key.as_str()), garbage).await;
     assert_eq!(status, 403, "{problem}");
     assert_eq!(problem["type"], "urn:shengshi:problem:verifier-suspended");
     cli(&app, &["resume", "--id", &hotel_id]);
+    let (status, answer, _) = verify(&app, Some(new_key.as_str()), &code).await;
+    assert_eq!(status, 200, "the refusals spent nothing: {answer}");
 
     // The key's bucket empties (the clock stands still here), then 429
     // with Retry-After; another organisation's key is not affected; time

@@ -4,10 +4,12 @@
 use async_trait::async_trait;
 use shengshi_domain::{CardId, SubjectId, Timestamp};
 use shengshi_store::{
-    StoreError, StoredVerification, StoredVerifier, StoredVerifierKey, VerifierStore,
+    claim_outcomes, claim_rows, CardStatus, ClaimCard, ClaimKey, ClaimOutcome, StoreError,
+    StoredVerification, StoredVerifier, StoredVerifierKey, VerificationClaim, VerifierStore,
 };
 use sqlx::postgres::PgRow;
 use sqlx::{Postgres, Row, Transaction};
+use std::collections::{HashMap, HashSet};
 
 use super::{db, timestamp, PostgresStore};
 
@@ -86,6 +88,106 @@ async fn insert_key_in(
     .await
     .map_err(db)?;
     Ok(())
+}
+
+/// Settles verification claims inside the access log's transaction (see
+/// `AccessLogStore::commit_access_batch`): four statements per batch, each
+/// with arrays, not one per claim.
+pub(crate) async fn settle_claims(
+    tx: &mut Transaction<'_, Postgres>,
+    claims: &[VerificationClaim],
+) -> Result<Vec<ClaimOutcome>, StoreError> {
+    if claims.is_empty() {
+        return Ok(Vec::new());
+    }
+    let key_ids: Vec<uuid::Uuid> = claims
+        .iter()
+        .map(|c| c.key)
+        .collect::<HashSet<_>>()
+        .into_iter()
+        .collect();
+    let rows = sqlx::query(
+        "SELECT k.id, k.verifier_id, k.revoked_at, v.status FROM verifier_keys k \
+         JOIN verifiers v ON v.id = k.verifier_id WHERE k.id = ANY($1)",
+    )
+    .bind(&key_ids)
+    .fetch_all(&mut **tx)
+    .await
+    .map_err(db)?;
+    let mut keys = HashMap::new();
+    for r in rows {
+        let revoked_at: Option<i64> = r.try_get("revoked_at").map_err(db)?;
+        let status: String = r.try_get("status").map_err(db)?;
+        let key = ClaimKey {
+            verifier: r.try_get("verifier_id").map_err(db)?,
+            live: revoked_at.is_none(),
+            verifier_active: status == "active",
+        };
+        keys.insert(r.try_get::<uuid::Uuid, _>("id").map_err(db)?, key);
+    }
+
+    let indices: Vec<i64> = claims
+        .iter()
+        .map(|c| i64::from(c.status_index))
+        .collect::<HashSet<_>>()
+        .into_iter()
+        .collect();
+    let rows = sqlx::query(
+        "SELECT status_index, id, subject_id, status FROM eid_cards WHERE status_index = ANY($1)",
+    )
+    .bind(&indices)
+    .fetch_all(&mut **tx)
+    .await
+    .map_err(db)?;
+    let mut cards = HashMap::new();
+    for r in rows {
+        let status: String = r.try_get("status").map_err(db)?;
+        let card = ClaimCard {
+            id: CardId::from_uuid(r.try_get("id").map_err(db)?),
+            subject: SubjectId::from_uuid(r.try_get("subject_id").map_err(db)?),
+            status: CardStatus::from_name(&status)
+                .ok_or_else(|| StoreError::Corrupt(format!("card status {status:?}")))?,
+        };
+        let index: i64 = r.try_get("status_index").map_err(db)?;
+        cards.insert(index, card);
+    }
+
+    let checked: Vec<_> = claims
+        .iter()
+        .map(|c| c.check(keys.get(&c.key), cards.get(&i64::from(c.status_index))))
+        .collect();
+    let rows = claim_rows(claims, &checked);
+    let mut holders = HashMap::new();
+    if !rows.is_empty() {
+        // In cti order: a concurrent transaction (another process) claiming
+        // some of the same codes waits for this one, never the other way round too.
+        sqlx::query(&format!(
+            "INSERT INTO eid_verifications ({VERIFICATION_COLUMNS}) \
+             SELECT * FROM UNNEST($1::text[], $2::uuid[], $3::uuid[], $4::uuid[], $5::int8[], $6::int8[]) \
+             ON CONFLICT (cti) DO NOTHING"
+        ))
+        .bind(rows.iter().map(|v| v.cti.clone()).collect::<Vec<_>>())
+        .bind(rows.iter().map(|v| v.verifier).collect::<Vec<_>>())
+        .bind(rows.iter().map(|v| v.card.as_uuid()).collect::<Vec<_>>())
+        .bind(rows.iter().map(|v| v.subject.as_uuid()).collect::<Vec<_>>())
+        .bind(rows.iter().map(|v| v.verified_at.unix_millis()).collect::<Vec<_>>())
+        .bind(rows.iter().map(|v| v.expires_at.unix_millis()).collect::<Vec<_>>())
+        .execute(&mut **tx)
+        .await
+        .map_err(db)?;
+        let held = sqlx::query(&format!(
+            "SELECT {VERIFICATION_COLUMNS} FROM eid_verifications WHERE cti = ANY($1)"
+        ))
+        .bind(rows.iter().map(|v| v.cti.clone()).collect::<Vec<_>>())
+        .fetch_all(&mut **tx)
+        .await
+        .map_err(db)?;
+        for r in held {
+            let holder = verification_from_row(r)?;
+            holders.insert(holder.cti.clone(), holder);
+        }
+    }
+    claim_outcomes(checked, claims, &holders)
 }
 
 async fn insert_verification_in(
@@ -203,65 +305,6 @@ impl VerifierStore for PostgresStore {
         .into_iter()
         .map(key_from_row)
         .collect()
-    }
-
-    async fn claim_verification(
-        &self,
-        verification: &StoredVerification,
-    ) -> Result<StoredVerification, StoreError> {
-        // A concurrent insert of the same cti makes this one wait for it to
-        // commit, then do nothing; the read back (a new snapshot under READ
-        // COMMITTED) sees whichever row won.
-        let mut tx = self.pool.begin().await.map_err(db)?;
-        insert_verification_in(&mut tx, verification, "ON CONFLICT (cti) DO NOTHING").await?;
-        let row = sqlx::query(&format!(
-            "SELECT {VERIFICATION_COLUMNS} FROM eid_verifications WHERE cti = $1"
-        ))
-        .bind(&verification.cti)
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(db)?;
-        tx.commit().await.map_err(db)?;
-        verification_from_row(row)
-    }
-
-    async fn claim_verifications(
-        &self,
-        claims: &[StoredVerification],
-        wait_for_disk: bool,
-    ) -> Result<Vec<StoredVerification>, StoreError> {
-        if claims.is_empty() {
-            return Ok(Vec::new());
-        }
-        // Inserted in cti order: two transactions claiming overlapping codes
-        // (another process) then wait for each other in the same order.
-        let mut order: Vec<usize> = (0..claims.len()).collect();
-        order.sort_by(|&a, &b| claims[a].cti.cmp(&claims[b].cti)); // stable: the earlier claim first
-        let mut tx = self.pool.begin().await.map_err(db)?;
-        if !wait_for_disk {
-            // This transaction only: its WAL records are flushed with the
-            // next synchronous commit.
-            sqlx::query("SET LOCAL synchronous_commit = off")
-                .execute(&mut *tx)
-                .await
-                .map_err(db)?;
-        }
-        for &i in &order {
-            insert_verification_in(&mut tx, &claims[i], "ON CONFLICT (cti) DO NOTHING").await?;
-        }
-        let mut held = Vec::with_capacity(claims.len());
-        for claim in claims {
-            let row = sqlx::query(&format!(
-                "SELECT {VERIFICATION_COLUMNS} FROM eid_verifications WHERE cti = $1"
-            ))
-            .bind(&claim.cti)
-            .fetch_one(&mut *tx)
-            .await
-            .map_err(db)?;
-            held.push(verification_from_row(row)?);
-        }
-        tx.commit().await.map_err(db)?;
-        Ok(held)
     }
 
     async fn verification(&self, cti: &str) -> Result<Option<StoredVerification>, StoreError> {

@@ -2,7 +2,10 @@
 
 use async_trait::async_trait;
 use shengshi_domain::SubjectId;
-use shengshi_store::{AccessLogStore, StoreError, StoredAccessEntry, StoredCheckpoint};
+use shengshi_store::{
+    AccessLogStore, BuildAccessBatch, ClaimOutcome, StoreError, StoredAccessEntry,
+    StoredCheckpoint, VerificationClaim,
+};
 use sqlx::Row;
 
 use crate::{db, timestamp, SqliteStore};
@@ -38,21 +41,30 @@ fn checkpoint_from_row(r: sqlx::sqlite::SqliteRow) -> Result<StoredCheckpoint, S
     })
 }
 
-async fn insert_entry(
+/// Inserts a batch's entries with one statement (each statement is a round
+/// trip to the writer's thread).
+async fn insert_entries(
     tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
-    e: &StoredAccessEntry,
+    entries: &[StoredAccessEntry],
 ) -> Result<(), StoreError> {
-    sqlx::query(&format!(
-        "INSERT INTO access_log ({ENTRY_COLUMNS}) VALUES ($1, $2, $3, $4, $5)"
-    ))
-    .bind(column(e.leaf_index)?)
-    .bind(e.subject.as_uuid())
-    .bind(e.at.unix_millis())
-    .bind(&e.entry)
-    .bind(&e.leaf_hash)
-    .execute(&mut **tx)
-    .await
-    .map_err(db)?;
+    // 5 parameters a row; SQLite allows 32,766 in one statement.
+    for chunk in entries.chunks(1000) {
+        let indices = chunk
+            .iter()
+            .map(|e| column(e.leaf_index))
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut insert = sqlx::QueryBuilder::<sqlx::Sqlite>::new(format!(
+            "INSERT INTO access_log ({ENTRY_COLUMNS}) "
+        ));
+        insert.push_values(chunk.iter().zip(indices), |mut b, (e, index)| {
+            b.push_bind(index)
+                .push_bind(e.subject.as_uuid())
+                .push_bind(e.at.unix_millis())
+                .push_bind(&e.entry)
+                .push_bind(&e.leaf_hash);
+        });
+        insert.build().execute(&mut **tx).await.map_err(db)?;
+    }
     Ok(())
 }
 
@@ -76,36 +88,25 @@ async fn insert_checkpoint(
 
 #[async_trait]
 impl AccessLogStore for SqliteStore {
-    async fn append_access_batch(
+    async fn commit_access_batch(
         &self,
-        previous_size: u64,
-        entries: &[StoredAccessEntry],
-        checkpoint: &StoredCheckpoint,
-    ) -> Result<(), StoreError> {
+        claims: &[VerificationClaim],
+        build: &mut BuildAccessBatch<'_>,
+    ) -> Result<Vec<ClaimOutcome>, StoreError> {
         let mut tx = self.write.begin_with("BEGIN IMMEDIATE").await.map_err(db)?;
-        let latest: Option<i64> =
-            sqlx::query_scalar("SELECT max(tree_size) FROM access_checkpoints")
-                .fetch_one(&mut *tx)
-                .await
-                .map_err(db)?;
-        let latest = latest.map(index).transpose()?.unwrap_or(0);
-        let continues = entries
-            .iter()
-            .enumerate()
-            .all(|(i, e)| e.leaf_index == previous_size + i as u64);
-        if latest != previous_size
-            || !continues
-            || checkpoint.tree_size != previous_size + entries.len() as u64
-        {
-            return Err(StoreError::Conflict(format!(
-                "the access log is at {latest}, not {previous_size}, or the batch does not continue it"
-            )));
+        let outcomes = crate::verifiers::settle_claims(&mut tx, claims).await?;
+        if let Some(batch) = build(&outcomes)? {
+            let latest: Option<i64> =
+                sqlx::query_scalar("SELECT max(tree_size) FROM access_checkpoints")
+                    .fetch_one(&mut *tx)
+                    .await
+                    .map_err(db)?;
+            batch.check_continues(latest.map(index).transpose()?.unwrap_or(0))?;
+            insert_entries(&mut tx, &batch.entries).await?;
+            insert_checkpoint(&mut tx, &batch.checkpoint).await?;
         }
-        for entry in entries {
-            insert_entry(&mut tx, entry).await?;
-        }
-        insert_checkpoint(&mut tx, checkpoint).await?;
-        tx.commit().await.map_err(db)
+        tx.commit().await.map_err(db)?;
+        Ok(outcomes)
     }
 
     async fn latest_access_checkpoint(&self) -> Result<Option<StoredCheckpoint>, StoreError> {
@@ -227,9 +228,7 @@ impl AccessLogStore for SqliteStore {
         checkpoints: &[StoredCheckpoint],
     ) -> Result<(), StoreError> {
         let mut tx = self.write.begin_with("BEGIN IMMEDIATE").await.map_err(db)?;
-        for entry in entries {
-            insert_entry(&mut tx, entry).await?;
-        }
+        insert_entries(&mut tx, entries).await?;
         for checkpoint in checkpoints {
             insert_checkpoint(&mut tx, checkpoint).await?;
         }

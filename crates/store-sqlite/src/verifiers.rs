@@ -4,10 +4,12 @@
 use async_trait::async_trait;
 use shengshi_domain::{CardId, SubjectId, Timestamp};
 use shengshi_store::{
-    StoreError, StoredVerification, StoredVerifier, StoredVerifierKey, VerifierStore,
+    claim_outcomes, claim_rows, CardStatus, ClaimCard, ClaimKey, ClaimOutcome, StoreError,
+    StoredVerification, StoredVerifier, StoredVerifierKey, VerificationClaim, VerifierStore,
 };
 use sqlx::sqlite::SqliteRow;
-use sqlx::{Row, Sqlite, Transaction};
+use sqlx::{QueryBuilder, Row, Sqlite, Transaction};
+use std::collections::HashMap;
 
 use super::{db, timestamp, SqliteStore};
 
@@ -88,30 +90,99 @@ async fn insert_key_in(
     Ok(())
 }
 
-/// Inserts the claims (in `cti` order, the earlier of two equal first) and
-/// reads back the row that holds each, then commits.
-async fn claim_in(
-    mut tx: Transaction<'_, Sqlite>,
-    claims: &[StoredVerification],
-) -> Result<Vec<StoredVerification>, StoreError> {
-    let mut order: Vec<usize> = (0..claims.len()).collect();
-    order.sort_by(|&a, &b| claims[a].cti.cmp(&claims[b].cti)); // stable: the earlier claim first
-    for &i in &order {
-        insert_verification_in(&mut tx, &claims[i], "ON CONFLICT (cti) DO NOTHING").await?;
+/// Settles verification claims inside the access log's transaction (see
+/// `AccessLogStore::commit_access_batch`): a few statements per batch, not
+/// per claim, since every statement is a round trip to the one writer.
+pub(crate) async fn settle_claims(
+    tx: &mut Transaction<'_, Sqlite>,
+    claims: &[VerificationClaim],
+) -> Result<Vec<ClaimOutcome>, StoreError> {
+    if claims.is_empty() {
+        return Ok(Vec::new());
     }
-    let mut held = Vec::with_capacity(claims.len());
-    for claim in claims {
-        let row = sqlx::query(&format!(
-            "SELECT {VERIFICATION_COLUMNS} FROM eid_verifications WHERE cti = $1"
-        ))
-        .bind(&claim.cti)
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(db)?;
-        held.push(verification_from_row(row)?);
+    let mut query = QueryBuilder::<Sqlite>::new(
+        "SELECT k.id, k.verifier_id, k.revoked_at, v.status FROM verifier_keys k \
+         JOIN verifiers v ON v.id = k.verifier_id WHERE k.id IN (",
+    );
+    let mut ids = query.separated(", ");
+    for key in unique(claims.iter().map(|c| c.key)) {
+        ids.push_bind(key);
     }
-    tx.commit().await.map_err(db)?;
-    Ok(held)
+    query.push(")");
+    let mut keys = HashMap::new();
+    for r in query.build().fetch_all(&mut **tx).await.map_err(db)? {
+        let revoked_at: Option<i64> = r.try_get("revoked_at").map_err(db)?;
+        let status: String = r.try_get("status").map_err(db)?;
+        let key = ClaimKey {
+            verifier: r.try_get("verifier_id").map_err(db)?,
+            live: revoked_at.is_none(),
+            verifier_active: status == "active",
+        };
+        keys.insert(r.try_get::<uuid::Uuid, _>("id").map_err(db)?, key);
+    }
+
+    let mut query = QueryBuilder::<Sqlite>::new(
+        "SELECT status_index, id, subject_id, status FROM eid_cards WHERE status_index IN (",
+    );
+    let mut indices = query.separated(", ");
+    for index in unique(claims.iter().map(|c| c.status_index)) {
+        indices.push_bind(i64::from(index));
+    }
+    query.push(")");
+    let mut cards = HashMap::new();
+    for r in query.build().fetch_all(&mut **tx).await.map_err(db)? {
+        let status: String = r.try_get("status").map_err(db)?;
+        let card = ClaimCard {
+            id: CardId::from_uuid(r.try_get("id").map_err(db)?),
+            subject: SubjectId::from_uuid(r.try_get("subject_id").map_err(db)?),
+            status: CardStatus::from_name(&status)
+                .ok_or_else(|| StoreError::Corrupt(format!("card status {status:?}")))?,
+        };
+        let index: i64 = r.try_get("status_index").map_err(db)?;
+        cards.insert(index, card);
+    }
+
+    let checked: Vec<_> = claims
+        .iter()
+        .map(|c| c.check(keys.get(&c.key), cards.get(&i64::from(c.status_index))))
+        .collect();
+    let rows = claim_rows(claims, &checked);
+    let mut holders = HashMap::new();
+    if !rows.is_empty() {
+        let mut insert = QueryBuilder::<Sqlite>::new(format!(
+            "INSERT INTO eid_verifications ({VERIFICATION_COLUMNS}) "
+        ));
+        insert.push_values(&rows, |mut b, v| {
+            b.push_bind(&v.cti)
+                .push_bind(v.verifier)
+                .push_bind(v.card.as_uuid())
+                .push_bind(v.subject.as_uuid())
+                .push_bind(v.verified_at.unix_millis())
+                .push_bind(v.expires_at.unix_millis());
+        });
+        insert.push(" ON CONFLICT (cti) DO NOTHING");
+        insert.build().execute(&mut **tx).await.map_err(db)?;
+
+        let mut query = QueryBuilder::<Sqlite>::new(format!(
+            "SELECT {VERIFICATION_COLUMNS} FROM eid_verifications WHERE cti IN ("
+        ));
+        let mut ctis = query.separated(", ");
+        for row in &rows {
+            ctis.push_bind(&row.cti);
+        }
+        query.push(")");
+        for r in query.build().fetch_all(&mut **tx).await.map_err(db)? {
+            let holder = verification_from_row(r)?;
+            holders.insert(holder.cti.clone(), holder);
+        }
+    }
+    claim_outcomes(checked, claims, &holders)
+}
+
+/// The distinct values, in the order first seen.
+fn unique<T: Copy + Eq + std::hash::Hash>(values: impl Iterator<Item = T>) -> Vec<T> {
+    let mut seen = std::collections::HashSet::new();
+    values.filter(|v| seen.insert(*v)).collect()
 }
 
 async fn insert_verification_in(
@@ -229,59 +300,6 @@ impl VerifierStore for SqliteStore {
         .into_iter()
         .map(key_from_row)
         .collect()
-    }
-
-    async fn claim_verification(
-        &self,
-        verification: &StoredVerification,
-    ) -> Result<StoredVerification, StoreError> {
-        // One writer and BEGIN IMMEDIATE: the insert and the read back see
-        // the same state, and a concurrent claim waits for this one.
-        let mut tx = self.write.begin_with("BEGIN IMMEDIATE").await.map_err(db)?;
-        insert_verification_in(&mut tx, verification, "ON CONFLICT (cti) DO NOTHING").await?;
-        let row = sqlx::query(&format!(
-            "SELECT {VERIFICATION_COLUMNS} FROM eid_verifications WHERE cti = $1"
-        ))
-        .bind(&verification.cti)
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(db)?;
-        tx.commit().await.map_err(db)?;
-        verification_from_row(row)
-    }
-
-    async fn claim_verifications(
-        &self,
-        claims: &[StoredVerification],
-        wait_for_disk: bool,
-    ) -> Result<Vec<StoredVerification>, StoreError> {
-        if claims.is_empty() {
-            return Ok(Vec::new());
-        }
-        if wait_for_disk {
-            let tx = self.write.begin_with("BEGIN IMMEDIATE").await.map_err(db)?;
-            return claim_in(tx, claims).await;
-        }
-        // The connection skips the fsync for this one transaction only (WAL:
-        // its frames reach the disk with the next synchronous=FULL commit).
-        let mut conn = self.write.acquire().await.map_err(db)?;
-        sqlx::query("PRAGMA synchronous = NORMAL")
-            .execute(&mut *conn)
-            .await
-            .map_err(db)?;
-        let claimed = match sqlx::Connection::begin_with(&mut *conn, "BEGIN IMMEDIATE").await {
-            Ok(tx) => claim_in(tx, claims).await,
-            Err(e) => Err(db(e)),
-        };
-        if let Err(e) = sqlx::query("PRAGMA synchronous = FULL")
-            .execute(&mut *conn)
-            .await
-        {
-            // Never hand back a connection whose commits skip the fsync.
-            drop(conn.detach());
-            return Err(db(e));
-        }
-        claimed
     }
 
     async fn verification(&self, cti: &str) -> Result<Option<StoredVerification>, StoreError> {

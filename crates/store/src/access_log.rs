@@ -5,9 +5,9 @@
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
-use shengshi_domain::{SubjectId, Timestamp};
+use shengshi_domain::{CardId, SubjectId, Timestamp};
 
-use crate::StoreError;
+use crate::{CardStatus, StoreError, StoredVerification};
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StoredAccessEntry {
@@ -39,19 +39,225 @@ pub struct StoredCheckpoint {
     pub created_at: Timestamp,
 }
 
+/// An online verification's single-use claim on a presentation code,
+/// settled in the access log's batch transaction, so that the entry
+/// recording the verification is written if and only if the claim holds
+/// (one transaction, one fsync, for both).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VerificationClaim {
+    /// Hex of the code's 16-byte `cti`.
+    pub cti: String,
+    pub verifier: uuid::Uuid,
+    /// The API key the verifier authenticated with: it must still be live
+    /// when the claim commits.
+    pub key: uuid::Uuid,
+    /// The card the code names, by its place in the status list.
+    pub status_index: u32,
+    pub verified_at: Timestamp,
+    pub expires_at: Timestamp,
+}
+
+/// How a [`VerificationClaim`] was settled.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ClaimOutcome {
+    /// The code's card is active, and `holder` holds the code: this claim,
+    /// or an earlier one (whose verifier may be another).
+    Held {
+        card: CardId,
+        subject: SubjectId,
+        holder: StoredVerification,
+    },
+    /// The key is unknown or was rotated out, or belongs to another verifier.
+    KeyNotLive,
+    /// The verifier organisation is suspended.
+    VerifierSuspended,
+    /// No card has the code's status index.
+    NoCard,
+    /// The code's card is suspended or revoked.
+    CardNotActive(CardStatus),
+}
+
+impl ClaimOutcome {
+    /// True when the claim holds for its own verifier and card: the code is
+    /// that verifier's (first or repeated scan), so the access is logged.
+    pub fn holds_for(&self, claim: &VerificationClaim) -> bool {
+        matches!(self, Self::Held { card, holder, .. }
+            if holder.verifier == claim.verifier && holder.card == *card)
+    }
+}
+
+/// For the backends: a claim's key as read in the batch's transaction.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ClaimKey {
+    pub verifier: uuid::Uuid,
+    pub live: bool,
+    pub verifier_active: bool,
+}
+
+/// For the backends: a claim's card as read in the batch's transaction.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ClaimCard {
+    pub id: CardId,
+    pub subject: SubjectId,
+    pub status: CardStatus,
+}
+
+impl VerificationClaim {
+    /// The checks before a claim is inserted, in their order (see
+    /// [`AccessLogStore::commit_access_batch`]): the card to claim, or why not.
+    pub fn check(
+        &self,
+        key: Option<&ClaimKey>,
+        card: Option<&ClaimCard>,
+    ) -> Result<ClaimCard, ClaimOutcome> {
+        match key {
+            Some(k) if k.live && k.verifier == self.verifier => {
+                if !k.verifier_active {
+                    return Err(ClaimOutcome::VerifierSuspended);
+                }
+            }
+            _ => return Err(ClaimOutcome::KeyNotLive),
+        }
+        match card {
+            None => Err(ClaimOutcome::NoCard),
+            Some(c) if c.status != CardStatus::Active => Err(ClaimOutcome::CardNotActive(c.status)),
+            Some(c) => Ok(*c),
+        }
+    }
+
+    fn row(&self, card: &ClaimCard) -> StoredVerification {
+        StoredVerification {
+            cti: self.cti.clone(),
+            verifier: self.verifier,
+            card: card.id,
+            subject: card.subject,
+            verified_at: self.verified_at,
+            expires_at: self.expires_at,
+        }
+    }
+}
+
+/// For the backends: the rows to insert for the claims that passed their
+/// checks, one per `cti` (the earlier claim's), in `cti` order (so that two
+/// transactions claiming overlapping codes lock them in the same order).
+pub fn claim_rows(
+    claims: &[VerificationClaim],
+    checked: &[Result<ClaimCard, ClaimOutcome>],
+) -> Vec<StoredVerification> {
+    let mut rows: Vec<StoredVerification> = Vec::with_capacity(claims.len());
+    let mut seen = std::collections::HashSet::with_capacity(claims.len());
+    for (claim, checked) in claims.iter().zip(checked) {
+        if let Ok(card) = checked {
+            if seen.insert(claim.cti.as_str()) {
+                rows.push(claim.row(card));
+            }
+        }
+    }
+    rows.sort_by(|a, b| a.cti.cmp(&b.cti));
+    rows
+}
+
+/// For the backends: each claim's outcome, from its checks and the rows that
+/// hold the codes after the inserts (by `cti`).
+pub fn claim_outcomes(
+    checked: Vec<Result<ClaimCard, ClaimOutcome>>,
+    claims: &[VerificationClaim],
+    holders: &std::collections::HashMap<String, StoredVerification>,
+) -> Result<Vec<ClaimOutcome>, StoreError> {
+    checked
+        .into_iter()
+        .zip(claims)
+        .map(|(checked, claim)| match checked {
+            Err(outcome) => Ok(outcome),
+            Ok(card) => {
+                let holder = holders.get(&claim.cti).cloned().ok_or_else(|| {
+                    StoreError::Database(format!("the claim of {} was not stored", claim.cti))
+                })?;
+                Ok(ClaimOutcome::Held {
+                    card: card.id,
+                    subject: card.subject,
+                    holder,
+                })
+            }
+        })
+        .collect()
+}
+
+/// What the access log writes in one batch: entries continuing the tree at
+/// `previous_size`, and the checkpoint after them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AccessBatch {
+    pub previous_size: u64,
+    pub entries: Vec<StoredAccessEntry>,
+    pub checkpoint: StoredCheckpoint,
+}
+
+impl AccessBatch {
+    /// For the backends: [`StoreError::Conflict`] unless the batch continues
+    /// the log exactly where its latest checkpoint (`latest` entries) ended.
+    pub fn check_continues(&self, latest: u64) -> Result<(), StoreError> {
+        let previous = self.previous_size;
+        let continues = self
+            .entries
+            .iter()
+            .enumerate()
+            .all(|(i, e)| e.leaf_index == previous + i as u64);
+        if latest != previous
+            || !continues
+            || self.checkpoint.tree_size != previous + self.entries.len() as u64
+        {
+            return Err(StoreError::Conflict(format!(
+                "the access log is at {latest}, not {previous}, or the batch does not continue it"
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// Builds a batch's entries once its claims are settled (it sees each
+/// claim's outcome, in order); `None` writes no entries (claims only).
+pub type BuildAccessBatch<'a> =
+    dyn FnMut(&[ClaimOutcome]) -> Result<Option<AccessBatch>, StoreError> + Send + 'a;
+
 #[async_trait]
 pub trait AccessLogStore: Send + Sync {
-    /// Appends a batch and its checkpoint in one transaction. The entries must
-    /// continue the tree exactly where `previous_size` ended, and
-    /// `previous_size` must be the latest checkpoint's size (0 for none):
-    /// otherwise [`StoreError::Conflict`] and nothing is written (another
-    /// sequencer got there first).
+    /// The access log's one write, in one durable transaction:
+    ///
+    /// 1. settles each claim, in order: its key must be live and its
+    ///    verifier's, the verifier active, the card of its status index
+    ///    active; then the claim is inserted unless its `cti` is held
+    ///    already (of two claims of one `cti` in one call the earlier wins),
+    ///    and the holder read back;
+    /// 2. calls `build` once with the outcomes;
+    /// 3. writes the batch it returns. Its entries must continue the tree
+    ///    exactly where `previous_size` ended, and `previous_size` must be
+    ///    the latest checkpoint's size (0 for none): otherwise
+    ///    [`StoreError::Conflict`] and nothing is written, claims included
+    ///    (another sequencer got there first).
+    ///
+    /// Returns the outcomes, in the order of `claims`.
+    async fn commit_access_batch(
+        &self,
+        claims: &[VerificationClaim],
+        build: &mut BuildAccessBatch<'_>,
+    ) -> Result<Vec<ClaimOutcome>, StoreError>;
+    /// Appends a batch and its checkpoint with no claims (see
+    /// [`commit_access_batch`](Self::commit_access_batch)).
     async fn append_access_batch(
         &self,
         previous_size: u64,
         entries: &[StoredAccessEntry],
         checkpoint: &StoredCheckpoint,
-    ) -> Result<(), StoreError>;
+    ) -> Result<(), StoreError> {
+        let mut batch = Some(AccessBatch {
+            previous_size,
+            entries: entries.to_vec(),
+            checkpoint: checkpoint.clone(),
+        });
+        self.commit_access_batch(&[], &mut |_| Ok(batch.take()))
+            .await
+            .map(drop)
+    }
     async fn latest_access_checkpoint(&self) -> Result<Option<StoredCheckpoint>, StoreError>;
     /// Checkpoints with a size above `after_size`, smallest first.
     async fn access_checkpoints(

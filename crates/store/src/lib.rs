@@ -22,7 +22,10 @@ mod staff;
 mod staff_sessions;
 mod verifier_applications;
 mod verifiers;
-pub use access_log::{AccessLogStore, StoredAccessEntry, StoredCheckpoint};
+pub use access_log::{
+    claim_outcomes, claim_rows, AccessBatch, AccessLogStore, BuildAccessBatch, ClaimCard, ClaimKey,
+    ClaimOutcome, StoredAccessEntry, StoredCheckpoint, VerificationClaim,
+};
 pub use accounts::{AccountStore, StoredAccount};
 pub use casework::{
     BreakGlassOutcome, BreakGlassReview, CaseWorkStore, CorrectionCase, StoredAssignment,

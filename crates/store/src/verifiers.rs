@@ -97,31 +97,6 @@ pub trait VerifierStore: Send + Sync {
     async fn replace_verifier_keys(&self, key: &StoredVerifierKey) -> Result<u64, StoreError>;
     /// Every key, oldest first (export).
     async fn verifier_keys(&self) -> Result<Vec<StoredVerifierKey>, StoreError>;
-    /// Records the verification unless its `cti` was claimed before, in one
-    /// transaction (`INSERT … ON CONFLICT DO NOTHING`, then read back), and
-    /// returns the row that holds the `cti`: `verification` itself, or the
-    /// earlier claim (whose verifier may be another).
-    async fn claim_verification(
-        &self,
-        verification: &StoredVerification,
-    ) -> Result<StoredVerification, StoreError>;
-    /// Claims many at once, as [`claim_verification`](Self::claim_verification)
-    /// claims one, in one transaction (one durable commit for all, so that
-    /// concurrent verifications share it); returns, in the order given, the
-    /// row that holds each `cti`. Of two claims of one `cti` in one call, the
-    /// earlier wins.
-    ///
-    /// With `wait_for_disk` false the transaction commits without waiting for
-    /// the disk (SQLite: `synchronous = NORMAL` for it; PostgreSQL:
-    /// `synchronous_commit = off`). Both databases write one log in commit
-    /// order, so the claims become durable with the next durable commit on
-    /// the same database; the caller must wait for one (the verification's
-    /// access-log entry) before relying on them. One fsync then serves both.
-    async fn claim_verifications(
-        &self,
-        claims: &[StoredVerification],
-        wait_for_disk: bool,
-    ) -> Result<Vec<StoredVerification>, StoreError>;
     /// The verification that holds this code id (hex of its `cti`), if any.
     async fn verification(&self, cti: &str) -> Result<Option<StoredVerification>, StoreError>;
     /// Verifications ordered by `cti`, after `after` (exclusive), for export.

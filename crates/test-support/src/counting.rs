@@ -227,7 +227,7 @@ counted!(PasskeyStore {
 });
 
 counted!(AccessLogStore {
-    async fn append_access_batch(&self, previous_size: u64, entries: &[StoredAccessEntry], checkpoint: &StoredCheckpoint) -> Result<(), StoreError>;
+    async fn commit_access_batch(&self, claims: &[VerificationClaim], build: &mut BuildAccessBatch<'_>) -> Result<Vec<ClaimOutcome>, StoreError>;
     async fn latest_access_checkpoint(&self) -> Result<Option<StoredCheckpoint>, StoreError>;
     async fn access_checkpoints(&self, after_size: u64, limit: u32) -> Result<Vec<StoredCheckpoint>, StoreError>;
     async fn access_checkpoint(&self, tree_size: u64) -> Result<Option<StoredCheckpoint>, StoreError>;
@@ -293,8 +293,6 @@ counted!(VerifierStore {
     async fn verifier_key(&self, id: uuid::Uuid) -> Result<Option<StoredVerifierKey>, StoreError>;
     async fn replace_verifier_keys(&self, key: &StoredVerifierKey) -> Result<u64, StoreError>;
     async fn verifier_keys(&self) -> Result<Vec<StoredVerifierKey>, StoreError>;
-    async fn claim_verification(&self, verification: &StoredVerification) -> Result<StoredVerification, StoreError>;
-    async fn claim_verifications(&self, claims: &[StoredVerification], wait_for_disk: bool) -> Result<Vec<StoredVerification>, StoreError>;
     async fn verification(&self, cti: &str) -> Result<Option<StoredVerification>, StoreError>;
     async fn verifications(&self, after: Option<&str>, limit: u32) -> Result<Vec<StoredVerification>, StoreError>;
     async fn import_verifiers(&self, verifiers: &[StoredVerifier], keys: &[StoredVerifierKey], verifications: &[StoredVerification]) -> Result<(), StoreError>;

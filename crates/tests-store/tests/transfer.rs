@@ -175,30 +175,34 @@ async fn populate(
         .insert_verifier(&hotel, &verifier_key(8))
         .await
         .unwrap();
+    let current_key = verifier_key(9);
     services
         .store
-        .replace_verifier_keys(&verifier_key(9))
+        .replace_verifier_keys(&current_key)
         .await
         .unwrap();
+    // Two codes of the current card, accepted before the suspension.
+    let claims: Vec<_> = (1..=2u8)
+        .map(|n| shengshi_store::VerificationClaim {
+            cti: hex::encode([n; 16]),
+            verifier: hotel.id,
+            key: current_key.id,
+            status_index: 99_999,
+            verified_at: now,
+            expires_at: now.plus(time::Duration::seconds(60)),
+        })
+        .collect();
+    let outcomes = services
+        .store
+        .commit_access_batch(&claims, &mut |_| Ok(None))
+        .await
+        .unwrap();
+    assert!(claims.iter().zip(&outcomes).all(|(c, o)| o.holds_for(c)));
     services
         .store
         .set_verifier_status(hotel.id, "suspended", now)
         .await
         .unwrap();
-    for (n, card) in card_ids.iter().enumerate() {
-        services
-            .store
-            .claim_verification(&shengshi_store::StoredVerification {
-                cti: hex::encode([n as u8 + 1; 16]),
-                verifier: hotel.id,
-                card: *card,
-                subject,
-                verified_at: now,
-                expires_at: now.plus(time::Duration::seconds(60)),
-            })
-            .await
-            .unwrap();
-    }
     // A correction request of that account, sealed with its key.
     services
         .store

@@ -1,17 +1,19 @@
 //! The storage side of verifier organisations and online verification, on
 //! both backends: keys found by their id, rotation revoking older keys in
 //! the same transaction (and a revoked key refused by the service), a code
-//! claimed by exactly one organisation even when two claim it at once, the
-//! card found by its status index, and rows the database keeps from being
-//! rewritten.
+//! claimed by exactly one organisation even when two claim it at once (in the
+//! access log's batch transaction, checked against the key, the organisation
+//! and the card, and kept only if the batch commits), the card found by its
+//! status index, and rows the database keeps from being rewritten.
 
 use shengshi_app::verifiers::{self, NewVerifier, VerificationRefused, VerifierGate};
 use shengshi_app::Services;
 use shengshi_domain::{CardId, Clock, FixedClock, Timestamp};
 use shengshi_eid::{Purpose, VerifierCategory};
 use shengshi_store::{
-    CardStatus, CardStatusReason, StoreError, StoredCard, StoredVerification, StoredVerifier,
-    StoredVerifierKey,
+    AccessBatch, CardStatus, CardStatusReason, ClaimOutcome, StoreError, StoredAccessEntry,
+    StoredCard, StoredCheckpoint, StoredVerification, StoredVerifier, StoredVerifierKey,
+    VerificationClaim,
 };
 use shengshi_test_support::{add_account, tests_on_both_backends, Backend, TestServices};
 use time::Duration;
@@ -21,6 +23,8 @@ tests_on_both_backends!(
     a_rotated_out_key_is_refused_by_the_service,
     two_organisations_claiming_one_code_at_once_leave_one_owner,
     claims_committed_together_keep_the_first_owner_of_each_code,
+    a_claim_is_checked_against_its_key_verifier_and_card,
+    a_batch_that_does_not_continue_the_log_keeps_no_claim,
     a_card_is_found_by_its_status_index,
     suspension_is_recorded_and_identity_is_kept,
 );
@@ -272,6 +276,55 @@ async fn a_rotated_out_key_is_refused_by_the_service(backend: Backend) {
     assert!(refusals.contains(&(Some(issued.verifier.id), "verifier_suspended".to_owned())));
 }
 
+/// A claim of `cti` (all bytes `cti`) for the card at `index`.
+fn claim(
+    by: &StoredVerifier,
+    with: &StoredVerifierKey,
+    cti: u8,
+    index: u32,
+    at: Timestamp,
+) -> VerificationClaim {
+    VerificationClaim {
+        cti: hex::encode([cti; 16]),
+        verifier: by.id,
+        key: with.id,
+        status_index: index,
+        verified_at: at,
+        expires_at: at.plus(Duration::seconds(60)),
+    }
+}
+
+/// Settles claims in a transaction that logs nothing.
+async fn settle(
+    store: &std::sync::Arc<dyn shengshi_store::Store>,
+    claims: &[VerificationClaim],
+) -> Vec<ClaimOutcome> {
+    store
+        .commit_access_batch(claims, &mut |_| Ok(None))
+        .await
+        .unwrap()
+}
+
+/// The row a claim holds the code with (the claim as stored).
+fn row(claim: &VerificationClaim, card: &StoredCard) -> StoredVerification {
+    StoredVerification {
+        cti: claim.cti.clone(),
+        verifier: claim.verifier,
+        card: card.id,
+        subject: card.subject,
+        verified_at: claim.verified_at,
+        expires_at: claim.expires_at,
+    }
+}
+
+fn held(card: &StoredCard, holder: StoredVerification) -> ClaimOutcome {
+    ClaimOutcome::Held {
+        card: card.id,
+        subject: card.subject,
+        holder,
+    }
+}
+
 async fn two_organisations_claiming_one_code_at_once_leave_one_owner(backend: Backend) {
     let Some(TestServices {
         db,
@@ -285,42 +338,44 @@ async fn two_organisations_claiming_one_code_at_once_leave_one_owner(backend: Ba
     let now = clock.now();
     let hotel = verifier("西湖大酒店", "hotel", &["age_over_18"], now);
     let shop = verifier("便利店", "retail", &["age_over_18"], now);
-    store
-        .insert_verifier(&hotel, &key(&hotel, 1, now))
-        .await
-        .unwrap();
-    store
-        .insert_verifier(&shop, &key(&shop, 2, now))
-        .await
-        .unwrap();
+    let (hotel_key, shop_key) = (key(&hotel, 1, now), key(&shop, 2, now));
+    store.insert_verifier(&hotel, &hotel_key).await.unwrap();
+    store.insert_verifier(&shop, &shop_key).await.unwrap();
     let card = card(&services, &clock, 4242).await;
-    let claim = |by: &StoredVerifier, cti: &str, at: Timestamp| StoredVerification {
-        cti: cti.to_owned(),
-        verifier: by.id,
-        card: card.id,
-        subject: card.subject,
-        verified_at: at,
-        expires_at: at.plus(Duration::seconds(60)),
-    };
     let mut wins = [0, 0];
     for round in 0..10u8 {
-        let cti = hex::encode([round; 16]);
-        let a = claim(&hotel, &cti, now);
-        let b = claim(&shop, &cti, now.plus(Duration::milliseconds(1)));
-        let (ra, rb) = tokio::join!(store.claim_verification(&a), store.claim_verification(&b));
-        let (ra, rb) = (ra.unwrap(), rb.unwrap());
-        // Both are answered with the one row that holds the code.
-        assert_eq!(ra, rb, "round {round}");
-        assert!(ra == a || ra == b, "round {round}: {ra:?}");
-        wins[usize::from(ra == b)] += 1;
-        // The winner scanning again is answered with its first claim.
-        let again = claim(
-            if ra == a { &hotel } else { &shop },
-            &cti,
-            now.plus(Duration::seconds(5)),
+        let a = claim(&hotel, &hotel_key, round, 4242, now);
+        let b = claim(
+            &shop,
+            &shop_key,
+            round,
+            4242,
+            now.plus(Duration::milliseconds(1)),
         );
-        assert_eq!(store.claim_verification(&again).await.unwrap(), ra);
-        assert_eq!(store.verification(&cti).await.unwrap(), Some(ra));
+        let (ra, rb) = tokio::join!(
+            settle(&store, std::slice::from_ref(&a)),
+            settle(&store, std::slice::from_ref(&b))
+        );
+        // Both are answered with the one row that holds the code, and it
+        // holds for exactly one of them.
+        assert_eq!(ra, rb, "round {round}");
+        let a_won = ra[0] == held(&card, row(&a, &card));
+        assert!(
+            a_won || ra[0] == held(&card, row(&b, &card)),
+            "round {round}: {ra:?}"
+        );
+        assert_eq!(ra[0].holds_for(&a), a_won);
+        assert_eq!(rb[0].holds_for(&b), !a_won);
+        wins[usize::from(!a_won)] += 1;
+        // The winner scanning again is answered with its first claim.
+        let (winner, first) = if a_won { (&a, &ra[0]) } else { (&b, &ra[0]) };
+        let mut again = winner.clone();
+        again.verified_at = now.plus(Duration::seconds(5));
+        let answer = settle(&store, &[again.clone()]).await;
+        assert_eq!(&answer[0], first);
+        assert!(answer[0].holds_for(&again));
+        let stored = store.verification(&a.cti).await.unwrap();
+        assert_eq!(stored, Some(row(winner, &card)));
     }
     assert_eq!(
         store.verification(&hex::encode([99u8; 16])).await.unwrap(),
@@ -350,7 +405,7 @@ async fn two_organisations_claiming_one_code_at_once_leave_one_owner(backend: Ba
     assert_eq!(store.verifications(None, 100).await.unwrap().len(), 10);
 }
 
-/// The claim sequencer's batch: one transaction for many claims, each answered
+/// The access log's batch: one transaction for many claims, each answered
 /// with the row that holds its code, in the order given.
 async fn claims_committed_together_keep_the_first_owner_of_each_code(backend: Backend) {
     let Some(TestServices {
@@ -365,74 +420,243 @@ async fn claims_committed_together_keep_the_first_owner_of_each_code(backend: Ba
     let now = clock.now();
     let hotel = verifier("西湖大酒店", "hotel", &["age_over_18"], now);
     let shop = verifier("便利店", "retail", &["age_over_18"], now);
-    store
-        .insert_verifier(&hotel, &key(&hotel, 1, now))
-        .await
-        .unwrap();
-    store
-        .insert_verifier(&shop, &key(&shop, 2, now))
-        .await
-        .unwrap();
+    let (hk, sk) = (key(&hotel, 1, now), key(&shop, 2, now));
+    store.insert_verifier(&hotel, &hk).await.unwrap();
+    store.insert_verifier(&shop, &sk).await.unwrap();
     let card = card(&services, &clock, 4343).await;
-    let claim = |by: &StoredVerifier, cti: u8, ms: i64| StoredVerification {
-        cti: hex::encode([cti; 16]),
-        verifier: by.id,
-        card: card.id,
-        subject: card.subject,
-        verified_at: now.plus(Duration::milliseconds(ms)),
-        expires_at: now.plus(Duration::seconds(60)),
-    };
-    assert_eq!(store.claim_verifications(&[], true).await.unwrap(), vec![]);
+    let at = |ms: i64| now.plus(Duration::milliseconds(ms));
+    assert_eq!(settle(&store, &[]).await, vec![]);
     // Code 1 is the shop's already; codes 2 and 3 are new; code 3 is claimed
-    // twice in the batch (the later one listed first in cti order is not
-    // what decides: the earlier claim in the batch wins).
-    let held = claim(&shop, 1, 0);
-    store.claim_verification(&held).await.unwrap();
+    // twice in the batch (the earlier claim in the batch wins, though the
+    // later one sorts first by verifier).
+    let first = claim(&shop, &sk, 1, 4343, at(0));
+    settle(&store, &[first.clone()]).await;
     let batch = [
-        claim(&hotel, 9, 1),
-        claim(&hotel, 1, 2),
-        claim(&shop, 3, 3),
-        claim(&hotel, 3, 4),
-        claim(&hotel, 2, 5),
+        claim(&hotel, &hk, 9, 4343, at(1)),
+        claim(&hotel, &hk, 1, 4343, at(2)),
+        claim(&shop, &sk, 3, 4343, at(3)),
+        claim(&hotel, &hk, 3, 4343, at(4)),
+        claim(&hotel, &hk, 2, 4343, at(5)),
     ];
-    let answers = store.claim_verifications(&batch, true).await.unwrap();
+    let answers = settle(&store, &batch).await;
+    let owner = |c: &VerificationClaim| held(&card, row(c, &card));
     assert_eq!(
         answers,
         vec![
-            batch[0].clone(),
-            held.clone(),
-            batch[2].clone(),
-            batch[2].clone(),
-            batch[4].clone(),
+            owner(&batch[0]),
+            owner(&first),
+            owner(&batch[2]),
+            owner(&batch[2]),
+            owner(&batch[4]),
         ]
     );
-    for (cti, owner) in [(1u8, &held), (2, &batch[4]), (3, &batch[2]), (9, &batch[0])] {
+    let holds: Vec<bool> = batch
+        .iter()
+        .zip(&answers)
+        .map(|(c, a)| a.holds_for(c))
+        .collect();
+    assert_eq!(holds, [true, false, true, false, true]);
+    for (cti, owner) in [
+        (1u8, &first),
+        (2, &batch[4]),
+        (3, &batch[2]),
+        (9, &batch[0]),
+    ] {
         assert_eq!(
-            store
-                .verification(&hex::encode([cti; 16]))
-                .await
-                .unwrap()
-                .as_ref(),
-            Some(owner),
+            store.verification(&hex::encode([cti; 16])).await.unwrap(),
+            Some(row(owner, &card)),
             "code {cti}"
         );
     }
-    // Two batches racing for the same codes (another process, say): each
-    // code ends with one owner, and both batches are told the same owner.
+    // Two batches racing for the same codes (another process, say), listing
+    // them in opposite orders: each code ends with one owner, both batches
+    // are told the same owner, and neither deadlocks.
     for round in 20..30u8 {
-        let a = [claim(&hotel, round, 0), claim(&hotel, round + 100, 0)];
-        let b = [claim(&shop, round + 100, 1), claim(&shop, round, 1)];
-        let (ra, rb) = tokio::join!(
-            store.claim_verifications(&a, false),
-            store.claim_verifications(&b, true)
-        );
-        let (ra, rb) = (ra.unwrap(), rb.unwrap());
+        let a = [
+            claim(&hotel, &hk, round, 4343, now),
+            claim(&hotel, &hk, round + 100, 4343, now),
+        ];
+        let b = [
+            claim(&shop, &sk, round + 100, 4343, at(1)),
+            claim(&shop, &sk, round, 4343, at(1)),
+        ];
+        let (ra, rb) = tokio::join!(settle(&store, &a), settle(&store, &b));
         assert_eq!(ra[0], rb[1], "round {round}");
         assert_eq!(ra[1], rb[0], "round {round}");
-        assert!(ra[0] == a[0] || ra[0] == b[1]);
-        assert!(ra[1] == a[1] || ra[1] == b[0]);
+        assert!(ra[0].holds_for(&a[0]) != rb[1].holds_for(&b[1]));
+        assert!(ra[1].holds_for(&a[1]) != rb[0].holds_for(&b[0]));
     }
     assert_eq!(store.verifications(None, 100).await.unwrap().len(), 4 + 20);
+}
+
+/// A claim holds only while its key is live and its verifier's, its
+/// verifier active and its card active; the batch's builder sees why not,
+/// and nothing is stored for a claim that fails a check.
+async fn a_claim_is_checked_against_its_key_verifier_and_card(backend: Backend) {
+    let Some(TestServices {
+        db: _db,
+        services,
+        clock,
+    }) = TestServices::new(backend).await
+    else {
+        return;
+    };
+    let store = services.store.clone();
+    let now = clock.now();
+    let hotel = verifier("西湖大酒店", "hotel", &["age_over_18"], now);
+    let shop = verifier("便利店", "retail", &["age_over_18"], now);
+    let (old_key, sk) = (key(&hotel, 1, now), key(&shop, 2, now));
+    store.insert_verifier(&hotel, &old_key).await.unwrap();
+    store.insert_verifier(&shop, &sk).await.unwrap();
+    let new_key = key(&hotel, 3, now.plus(Duration::seconds(1)));
+    store.replace_verifier_keys(&new_key).await.unwrap();
+    let live = card(&services, &clock, 7001).await;
+    let suspended = card(&services, &clock, 7002).await;
+    assert!(store
+        .set_card_status(
+            suspended.id,
+            CardStatus::Active,
+            CardStatus::Suspended,
+            CardStatusReason::PhoneLost,
+            now,
+        )
+        .await
+        .unwrap());
+    let revoked = card(&services, &clock, 7003).await;
+    store
+        .revoke_account_cards(revoked.account, CardStatusReason::Deceased, now)
+        .await
+        .unwrap();
+
+    let shop_with_hotel_key = VerificationClaim {
+        verifier: shop.id,
+        ..claim(&shop, &new_key, 6, 7001, now)
+    };
+    let unknown_key = VerificationClaim {
+        key: uuid::Uuid::now_v7(),
+        ..claim(&hotel, &new_key, 7, 7001, now)
+    };
+    let claims = [
+        claim(&hotel, &old_key, 1, 7001, now),
+        claim(&hotel, &new_key, 2, 7002, now),
+        claim(&hotel, &new_key, 3, 7003, now),
+        claim(&hotel, &new_key, 4, 7999, now),
+        claim(&hotel, &new_key, 5, 7001, now),
+        shop_with_hotel_key,
+        unknown_key,
+    ];
+    let mut seen = Vec::new();
+    let outcomes = store
+        .commit_access_batch(&claims, &mut |outcomes| {
+            seen = outcomes.to_vec();
+            Ok(None)
+        })
+        .await
+        .unwrap();
+    assert_eq!(seen, outcomes);
+    assert_eq!(
+        outcomes,
+        vec![
+            ClaimOutcome::KeyNotLive,
+            ClaimOutcome::CardNotActive(CardStatus::Suspended),
+            ClaimOutcome::CardNotActive(CardStatus::Revoked),
+            ClaimOutcome::NoCard,
+            held(&live, row(&claims[4], &live)),
+            ClaimOutcome::KeyNotLive,
+            ClaimOutcome::KeyNotLive,
+        ]
+    );
+    let stored: Vec<String> = store
+        .verifications(None, 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|v| v.cti)
+        .collect();
+    assert_eq!(stored, [hex::encode([5u8; 16])]);
+
+    // Suspended, the verifier's claims fail even with its live key; an
+    // earlier claim of a code does not help a repeated scan either.
+    assert!(store
+        .set_verifier_status(hotel.id, "suspended", now)
+        .await
+        .unwrap());
+    let again = claim(&hotel, &new_key, 5, 7001, now);
+    assert_eq!(
+        settle(&store, &[again]).await,
+        vec![ClaimOutcome::VerifierSuspended]
+    );
+}
+
+/// Claims and entries commit together or not at all: a batch that does not
+/// continue the log (another sequencer got there first) stores no claim.
+async fn a_batch_that_does_not_continue_the_log_keeps_no_claim(backend: Backend) {
+    let Some(TestServices {
+        db: _db,
+        services,
+        clock,
+    }) = TestServices::new(backend).await
+    else {
+        return;
+    };
+    let store = services.store.clone();
+    let now = clock.now();
+    let hotel = verifier("西湖大酒店", "hotel", &["age_over_18"], now);
+    let hk = key(&hotel, 1, now);
+    store.insert_verifier(&hotel, &hk).await.unwrap();
+    let card = card(&services, &clock, 8001).await;
+    let size_before = store
+        .latest_access_checkpoint()
+        .await
+        .unwrap()
+        .map_or(0, |c| c.tree_size);
+    let c = claim(&hotel, &hk, 1, 8001, now);
+    let entry = |index: u64| StoredAccessEntry {
+        leaf_index: index,
+        subject: card.subject,
+        at: now,
+        entry: vec![1, 2, 3],
+        leaf_hash: vec![index as u8; 32],
+    };
+    let checkpoint = |size: u64| StoredCheckpoint {
+        tree_size: size,
+        root_hash: vec![9; 32],
+        right_edge: "{}".into(),
+        note: format!("checkpoint {size}"),
+        created_at: now,
+    };
+    let stale = size_before + 5;
+    let result = store
+        .commit_access_batch(std::slice::from_ref(&c), &mut |_| {
+            Ok(Some(AccessBatch {
+                previous_size: stale,
+                entries: vec![entry(stale)],
+                checkpoint: checkpoint(stale + 1),
+            }))
+        })
+        .await;
+    assert!(matches!(result, Err(StoreError::Conflict(_))), "{result:?}");
+    assert_eq!(store.verification(&c.cti).await.unwrap(), None);
+
+    // Continuing the log, the claim and its entry commit together.
+    let outcomes = store
+        .commit_access_batch(std::slice::from_ref(&c), &mut |outcomes| {
+            assert!(outcomes[0].holds_for(&c));
+            Ok(Some(AccessBatch {
+                previous_size: size_before,
+                entries: vec![entry(size_before)],
+                checkpoint: checkpoint(size_before + 1),
+            }))
+        })
+        .await
+        .unwrap();
+    assert!(outcomes[0].holds_for(&c));
+    assert_eq!(
+        store.verification(&c.cti).await.unwrap(),
+        Some(row(&c, &card))
+    );
+    let logged = store.access_entries(size_before, 10).await.unwrap();
+    assert_eq!(logged, vec![entry(size_before)]);
 }
 
 async fn a_card_is_found_by_its_status_index(backend: Backend) {
