@@ -43,7 +43,14 @@ fn inflate_with(
         if out.len() > max_output {
             return Err(InflateError::TooLarge);
         }
-        let want = (max_output + 1 - out.len()).clamp(1, 64 * 1024);
+        // flate2 zero-fills the room it is given: start near the size a
+        // code inflates to (CBOR rarely compresses 4:1), then double.
+        let guess = if out.is_empty() {
+            input.len().saturating_mul(4).max(256)
+        } else {
+            out.len()
+        };
+        let want = guess.min(max_output + 1 - out.len()).clamp(1, 64 * 1024);
         out.reserve(want);
         let (in_before, out_before) = (inflater.total_in(), inflater.total_out());
         let consumed = usize::try_from(in_before).map_err(|_| InflateError::Invalid)?;

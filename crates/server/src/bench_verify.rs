@@ -28,12 +28,12 @@ use shengshi_domain::{PhoneNumber, SystemClock};
 use shengshi_eid::{Purpose, VerifierCategory};
 use shengshi_envelope::{DataKey, KeyRef};
 use shengshi_store::{StoredAccount, StoredDataKey};
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::TcpStream;
 
 use crate::config::Config;
 use crate::startup::{Application, BenchSetup};
@@ -301,49 +301,69 @@ async fn mint(app: &Application, accounts: &[StoredAccount], count: usize) -> Re
 
 /// Verifies the first `WARM_UP` codes on one connection, then the rest from
 /// `clients` connections at once, each code once; every answer must be 200.
+///
+/// The clients are tasks of one thread with its own event loop (as a load
+/// generator such as wrk runs), not a thread each: on a two-core machine
+/// that the server shares with its load, 64 client threads would spend the
+/// server's cores on their own scheduling.
 fn verify_all(
     port: u16,
     api_key: &str,
     texts: &[String],
     clients: usize,
-    counts: impl Fn() -> (u64, u64),
+    counts: impl Fn() -> (u64, u64) + Send + Sync,
+) -> Result<Storm> {
+    std::thread::scope(|scope| {
+        scope
+            .spawn(|| {
+                tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()?
+                    .block_on(storm_from_one_thread(
+                        port, api_key, texts, clients, &counts,
+                    ))
+            })
+            .join()
+            .unwrap_or_else(|_| Err(anyhow::anyhow!("the client thread panicked")))
+    })
+}
+
+async fn storm_from_one_thread(
+    port: u16,
+    api_key: &str,
+    texts: &[String],
+    clients: usize,
+    counts: &(impl Fn() -> (u64, u64) + Sync),
 ) -> Result<Storm> {
     let (warm, measured) = texts.split_at(WARM_UP.min(texts.len()));
-    let mut client = Client::connect(port)?;
+    let mut client = Client::connect(port).await?;
     for text in warm {
-        client.verify(api_key, text)?;
+        client.verify(api_key, text).await?;
+    }
+    let mut connections = Vec::with_capacity(clients);
+    for _ in 0..clients {
+        connections.push(Client::connect(port).await?);
     }
     let next = AtomicUsize::new(0);
     let (commits_before, logged_before) = counts();
     let started_at = time::OffsetDateTime::now_utc();
     let started = Instant::now();
-    let results: Vec<Result<Vec<Duration>>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..clients)
-            .map(|_| {
-                let next = &next;
-                scope.spawn(move || -> Result<Vec<Duration>> {
-                    let mut client = Client::connect(port)?;
-                    let mut times = Vec::new();
-                    loop {
-                        let i = next.fetch_add(1, Ordering::Relaxed);
-                        let Some(text) = measured.get(i) else {
-                            return Ok(times);
-                        };
-                        let t = Instant::now();
-                        client.verify(api_key, text)?;
-                        times.push(t.elapsed());
-                    }
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| {
-                h.join()
-                    .unwrap_or_else(|_| Err(anyhow::anyhow!("a client panicked")))
-            })
-            .collect()
-    });
+    let results = futures_util::future::join_all(connections.into_iter().map(|mut client| {
+        let next = &next;
+        async move {
+            let mut times = Vec::new();
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some(text) = measured.get(i) else {
+                    return anyhow::Ok(times);
+                };
+                let t = Instant::now();
+                client.verify(api_key, text).await?;
+                times.push(t.elapsed());
+            }
+        }
+    }))
+    .await;
     let elapsed = started.elapsed();
     let ended_at = time::OffsetDateTime::now_utc();
     let (commits_after, logged_after) = counts();
@@ -491,63 +511,66 @@ pub async fn run(config_file: Option<PathBuf>, args: VerifyBenchArgs) -> Result<
 }
 
 /// A minimal HTTP/1.1 keep-alive client for the verification endpoint
-/// (blocking, loopback only).
+/// (loopback only).
 struct Client {
     reader: BufReader<TcpStream>,
 }
 
 impl Client {
-    fn connect(port: u16) -> Result<Self> {
-        let stream = TcpStream::connect(("127.0.0.1", port))?;
+    async fn connect(port: u16) -> Result<Self> {
+        let stream = TcpStream::connect(("127.0.0.1", port)).await?;
         stream.set_nodelay(true)?;
-        stream.set_read_timeout(Some(Duration::from_secs(30)))?;
         Ok(Self {
             reader: BufReader::new(stream),
         })
     }
 
     /// POSTs the code; anything but 200 is an error naming the answer.
-    fn verify(&mut self, api_key: &str, code: &str) -> Result<()> {
+    async fn verify(&mut self, api_key: &str, code: &str) -> Result<()> {
         let body = serde_json::json!({ "code": code }).to_string();
-        let head = format!(
+        // One write, as an HTTP client sends a small request.
+        let request = format!(
             "POST /api/v1/verifier/verifications HTTP/1.1\r\nHost: 127.0.0.1\r\n\
              Authorization: Bearer {api_key}\r\nAccept: application/json\r\n\
-             Content-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+             Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
             body.len()
         );
-        let stream = self.reader.get_mut();
-        stream.write_all(head.as_bytes())?;
-        stream.write_all(body.as_bytes())?;
-        stream.flush()?;
-        let mut line = String::new();
-        self.reader.read_line(&mut line)?;
-        let status: u16 = line
-            .split_whitespace()
-            .nth(1)
-            .and_then(|s| s.parse().ok())
-            .with_context(|| format!("not an HTTP status line: {line:?}"))?;
-        let mut length = 0usize;
-        loop {
-            line.clear();
-            if self.reader.read_line(&mut line)? == 0 {
-                bail!("the connection closed inside the headers");
-            }
-            let trimmed = line.trim_end();
-            if trimmed.is_empty() {
-                break;
-            }
-            if let Some((k, v)) = trimmed.split_once(':') {
-                if k.trim().eq_ignore_ascii_case("content-length") {
-                    length = v.trim().parse().context("a bad content-length")?;
+        let answer = tokio::time::timeout(Duration::from_secs(30), async {
+            self.reader.get_mut().write_all(request.as_bytes()).await?;
+            let mut line = String::new();
+            self.reader.read_line(&mut line).await?;
+            let status: u16 = line
+                .split_whitespace()
+                .nth(1)
+                .and_then(|s| s.parse().ok())
+                .with_context(|| format!("not an HTTP status line: {line:?}"))?;
+            let mut length = 0usize;
+            loop {
+                line.clear();
+                if self.reader.read_line(&mut line).await? == 0 {
+                    bail!("the connection closed inside the headers");
+                }
+                let trimmed = line.trim_end();
+                if trimmed.is_empty() {
+                    break;
+                }
+                if let Some((k, v)) = trimmed.split_once(':') {
+                    if k.trim().eq_ignore_ascii_case("content-length") {
+                        length = v.trim().parse().context("a bad content-length")?;
+                    }
                 }
             }
-        }
-        let mut answer = vec![0; length];
-        self.reader.read_exact(&mut answer)?;
-        if status != 200 {
+            let mut answer = vec![0; length];
+            self.reader.read_exact(&mut answer).await?;
+            anyhow::Ok((status, answer))
+        })
+        .await
+        .context("no answer within 30 s")??;
+        if answer.0 != 200 {
             bail!(
-                "a verification answered {status}: {}",
-                String::from_utf8_lossy(&answer)
+                "a verification answered {}: {}",
+                answer.0,
+                String::from_utf8_lossy(&answer.1)
             );
         }
         Ok(())

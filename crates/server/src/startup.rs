@@ -14,7 +14,7 @@ use shengshi_kms::VaultTransitKek;
 use shengshi_store::{Installation, Store};
 use shengshi_store_postgres::PostgresStore;
 use shengshi_store_sqlite::SqliteStore;
-use shengshi_web::{AppState, Metrics, PlatformInfo};
+use shengshi_web::{AppState, Metrics, PlatformInfo, StateParts};
 use std::future::Future;
 use std::path::Path;
 use std::sync::Arc;
@@ -180,7 +180,7 @@ impl Application {
             None => shengshi_app::verifiers::VerifierGate::default(),
         });
         let identity = adapters.identity;
-        let state = AppState {
+        let state = AppState::new(StateParts {
             services: services.clone(),
             info: Arc::new(PlatformInfo {
                 version: VERSION,
@@ -193,7 +193,7 @@ impl Application {
             verifier_gate: verifier_gate.clone(),
             identity: identity.clone(),
             outbox: adapters.outbox,
-        };
+        });
         let witness = match &config.adapters.witness {
             Some(w) => {
                 let key = shengshi_tlog::CosignatureVerifier::from_vkey(&w.key)?;

@@ -93,9 +93,14 @@ impl AccessLogStore for SqliteStore {
         claims: &[VerificationClaim],
         build: &mut BuildAccessBatch<'_>,
     ) -> Result<Vec<ClaimOutcome>, StoreError> {
+        let t0 = std::time::Instant::now();
         let mut tx = self.write.begin_with("BEGIN IMMEDIATE").await.map_err(db)?;
+        let t1 = t0.elapsed();
         let outcomes = crate::verifiers::settle_claims(&mut tx, claims).await?;
-        if let Some(batch) = build(&outcomes)? {
+        let t2 = t0.elapsed();
+        let built = build(&outcomes)?;
+        let t3 = t0.elapsed();
+        if let Some(batch) = built {
             let latest: Option<i64> =
                 sqlx::query_scalar("SELECT max(tree_size) FROM access_checkpoints")
                     .fetch_one(&mut *tx)
@@ -105,7 +110,14 @@ impl AccessLogStore for SqliteStore {
             insert_entries(&mut tx, &batch.entries).await?;
             insert_checkpoint(&mut tx, &batch.checkpoint).await?;
         }
+        let t4 = t0.elapsed();
         tx.commit().await.map_err(db)?;
+        if std::env::var("TIMING").is_ok() {
+            eprintln!(
+                "TIMING store begin {t1:?} settle {t2:?} build {t3:?} insert {t4:?} commit {:?}",
+                t0.elapsed()
+            );
+        }
         Ok(outcomes)
     }
 

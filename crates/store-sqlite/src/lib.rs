@@ -38,6 +38,8 @@ mod verifiers;
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
 const READ_CONNECTIONS: u32 = 4;
+/// Prepared statements the writer keeps (the default is 100).
+const WRITER_STATEMENTS: usize = 2_000;
 
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
@@ -54,15 +56,24 @@ impl SqliteStore {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
+            // Statement journals (a multi-row insert keeps one to undo itself)
+            // stay in memory instead of spilling to a temporary file.
+            .pragma("temp_store", "memory")
             .busy_timeout(Duration::from_secs(5));
+        // A connection to a local file does not go stale: no ping (a round
+        // trip to the connection's thread) before each use. The writer's
+        // batched statements (a row per batched item) have as many shapes as
+        // there are batch sizes: it keeps them all prepared.
         let write = SqlitePoolOptions::new()
             .max_connections(1)
+            .test_before_acquire(false)
             .acquire_timeout(Duration::from_secs(10))
-            .connect_with(options.clone())
+            .connect_with(options.clone().statement_cache_capacity(WRITER_STATEMENTS))
             .await
             .map_err(unreachable)?;
         let read = SqlitePoolOptions::new()
             .max_connections(READ_CONNECTIONS)
+            .test_before_acquire(false)
             .acquire_timeout(Duration::from_secs(10))
             .connect_with(options)
             .await

@@ -47,9 +47,28 @@ pub struct IdentityDeps {
     pub eid: Arc<shengshi_app::eid::Issuer>,
 }
 
-/// Shared state of every handler.
+/// Shared state of every handler: one `Arc`, since extractors and
+/// middleware clone it for every request.
 #[derive(Clone, Debug)]
-pub struct AppState {
+pub struct AppState(Arc<StateParts>);
+
+impl AppState {
+    pub fn new(parts: StateParts) -> Self {
+        Self(Arc::new(parts))
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = StateParts;
+
+    fn deref(&self) -> &StateParts {
+        &self.0
+    }
+}
+
+/// What [`AppState`] shares.
+#[derive(Debug)]
+pub struct StateParts {
     pub services: Services,
     pub identity: IdentityDeps,
     /// The demo SMS outbox (development only), shown at /demo/sms.
