@@ -161,10 +161,11 @@ pub(crate) async fn settle_claims(
     if !rows.is_empty() {
         // In cti order: a concurrent transaction (another process) claiming
         // some of the same codes waits for this one, never the other way round too.
-        sqlx::query(&format!(
+        // The rows inserted come back; only codes held before need a read.
+        let inserted: HashSet<String> = sqlx::query_scalar(&format!(
             "INSERT INTO eid_verifications ({VERIFICATION_COLUMNS}) \
              SELECT * FROM UNNEST($1::text[], $2::uuid[], $3::uuid[], $4::uuid[], $5::int8[], $6::int8[]) \
-             ON CONFLICT (cti) DO NOTHING"
+             ON CONFLICT (cti) DO NOTHING RETURNING cti"
         ))
         .bind(rows.iter().map(|v| v.cti.clone()).collect::<Vec<_>>())
         .bind(rows.iter().map(|v| v.verifier).collect::<Vec<_>>())
@@ -172,19 +173,26 @@ pub(crate) async fn settle_claims(
         .bind(rows.iter().map(|v| v.subject.as_uuid()).collect::<Vec<_>>())
         .bind(rows.iter().map(|v| v.verified_at.unix_millis()).collect::<Vec<_>>())
         .bind(rows.iter().map(|v| v.expires_at.unix_millis()).collect::<Vec<_>>())
-        .execute(&mut **tx)
-        .await
-        .map_err(db)?;
-        let held = sqlx::query(&format!(
-            "SELECT {VERIFICATION_COLUMNS} FROM eid_verifications WHERE cti = ANY($1)"
-        ))
-        .bind(rows.iter().map(|v| v.cti.clone()).collect::<Vec<_>>())
         .fetch_all(&mut **tx)
         .await
-        .map_err(db)?;
-        for r in held {
-            let holder = verification_from_row(r)?;
-            holders.insert(holder.cti.clone(), holder);
+        .map_err(db)?
+        .into_iter()
+        .collect();
+        let (mine, held_before): (Vec<_>, Vec<_>) =
+            rows.into_iter().partition(|r| inserted.contains(&r.cti));
+        holders.extend(mine.into_iter().map(|r| (r.cti.clone(), r)));
+        if !held_before.is_empty() {
+            let held = sqlx::query(&format!(
+                "SELECT {VERIFICATION_COLUMNS} FROM eid_verifications WHERE cti = ANY($1)"
+            ))
+            .bind(held_before.iter().map(|v| v.cti.clone()).collect::<Vec<_>>())
+            .fetch_all(&mut **tx)
+            .await
+            .map_err(db)?;
+            for r in held {
+                let holder = verification_from_row(r)?;
+                holders.insert(holder.cti.clone(), holder);
+            }
         }
     }
     claim_outcomes(checked, claims, &holders)

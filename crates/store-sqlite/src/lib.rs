@@ -59,6 +59,7 @@ impl SqliteStore {
             // Statement journals (a multi-row insert keeps one to undo itself)
             // stay in memory instead of spilling to a temporary file.
             .pragma("temp_store", "memory")
+            .pragma("wal_autocheckpoint", "10000")
             .busy_timeout(Duration::from_secs(5));
         // A connection to a local file does not go stale: no ping (a round
         // trip to the connection's thread) before each use. The writer's

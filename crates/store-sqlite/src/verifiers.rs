@@ -160,20 +160,31 @@ pub(crate) async fn settle_claims(
                 .push_bind(v.verified_at.unix_millis())
                 .push_bind(v.expires_at.unix_millis());
         });
-        insert.push(" ON CONFLICT (cti) DO NOTHING");
-        insert.build().execute(&mut **tx).await.map_err(db)?;
-
-        let mut query = QueryBuilder::<Sqlite>::new(format!(
-            "SELECT {VERIFICATION_COLUMNS} FROM eid_verifications WHERE cti IN ("
-        ));
-        let mut ctis = query.separated(", ");
-        for row in &rows {
-            ctis.push_bind(&row.cti);
-        }
-        query.push(")");
-        for r in query.build().fetch_all(&mut **tx).await.map_err(db)? {
-            let holder = verification_from_row(r)?;
-            holders.insert(holder.cti.clone(), holder);
+        // The rows inserted come back; only codes held before need a read.
+        insert.push(" ON CONFLICT (cti) DO NOTHING RETURNING cti");
+        let inserted: std::collections::HashSet<String> = insert
+            .build_query_scalar::<String>()
+            .fetch_all(&mut **tx)
+            .await
+            .map_err(db)?
+            .into_iter()
+            .collect();
+        let (mine, held_before): (Vec<_>, Vec<_>) =
+            rows.into_iter().partition(|r| inserted.contains(&r.cti));
+        holders.extend(mine.into_iter().map(|r| (r.cti.clone(), r)));
+        if !held_before.is_empty() {
+            let mut query = QueryBuilder::<Sqlite>::new(format!(
+                "SELECT {VERIFICATION_COLUMNS} FROM eid_verifications WHERE cti IN ("
+            ));
+            let mut ctis = query.separated(", ");
+            for row in &held_before {
+                ctis.push_bind(&row.cti);
+            }
+            query.push(")");
+            for r in query.build().fetch_all(&mut **tx).await.map_err(db)? {
+                let holder = verification_from_row(r)?;
+                holders.insert(holder.cti.clone(), holder);
+            }
         }
     }
     claim_outcomes(checked, claims, &holders)
