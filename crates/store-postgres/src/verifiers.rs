@@ -185,7 +185,12 @@ pub(crate) async fn settle_claims(
             let held = sqlx::query(&format!(
                 "SELECT {VERIFICATION_COLUMNS} FROM eid_verifications WHERE cti = ANY($1)"
             ))
-            .bind(held_before.iter().map(|v| v.cti.clone()).collect::<Vec<_>>())
+            .bind(
+                held_before
+                    .iter()
+                    .map(|v| v.cti.clone())
+                    .collect::<Vec<_>>(),
+            )
             .fetch_all(&mut **tx)
             .await
             .map_err(db)?;
