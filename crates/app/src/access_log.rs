@@ -453,11 +453,7 @@ impl Sequencer {
                 checkpoint,
             }))
         };
-        let t0 = std::time::Instant::now();
         let outcomes = self.store.commit_access_batch(&claims, &mut build).await?;
-        if std::env::var("TIMING").is_ok() {
-            eprintln!("TIMING batch {} total {:?}", jobs.len(), t0.elapsed());
-        }
         self.commits.fetch_add(1, Ordering::Relaxed);
         if let Some(next) = extended {
             let added = next.size() - self.range.size();

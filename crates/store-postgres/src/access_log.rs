@@ -103,6 +103,31 @@ async fn insert_checkpoint(
     Ok(())
 }
 
+/// Inserts the checkpoint if the latest one so far has `previous_size`
+/// entries (0: none yet); false, and nothing written, otherwise.
+async fn insert_checkpoint_after(
+    tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
+    c: &StoredCheckpoint,
+    previous_size: u64,
+) -> Result<bool, StoreError> {
+    let inserted = sqlx::query(&format!(
+        "INSERT INTO access_checkpoints ({CHECKPOINT_COLUMNS}) \
+         SELECT $1, $2, $3, $4, $5 \
+         WHERE (SELECT coalesce(max(tree_size), 0) FROM access_checkpoints) = $6"
+    ))
+    .bind(column(c.tree_size)?)
+    .bind(&c.root_hash)
+    .bind(&c.right_edge)
+    .bind(&c.note)
+    .bind(c.created_at.unix_millis())
+    .bind(column(previous_size)?)
+    .execute(&mut **tx)
+    .await
+    .map_err(db)?
+    .rows_affected();
+    Ok(inserted == 1)
+}
+
 #[async_trait]
 impl AccessLogStore for PostgresStore {
     async fn commit_access_batch(
@@ -113,14 +138,13 @@ impl AccessLogStore for PostgresStore {
         let mut tx = self.pool.begin().await.map_err(db)?;
         let outcomes = crate::verifiers::settle_claims(&mut tx, claims).await?;
         if let Some(batch) = build(&outcomes)? {
-            let latest: Option<i64> =
-                sqlx::query_scalar("SELECT max(tree_size) FROM access_checkpoints")
-                    .fetch_one(&mut *tx)
-                    .await
-                    .map_err(db)?;
-            batch.check_continues(latest.map(index).transpose()?.unwrap_or(0))?;
+            batch.check_shape()?;
+            // The checkpoint goes in only if the log is where the batch
+            // starts (one statement: every statement is a round trip).
+            if !insert_checkpoint_after(&mut tx, &batch.checkpoint, batch.previous_size).await? {
+                return Err(batch.not_continuing());
+            }
             insert_entries(&mut tx, &batch.entries).await?;
-            insert_checkpoint(&mut tx, &batch.checkpoint).await?;
         }
         tx.commit().await.map_err(db)?;
         Ok(outcomes)

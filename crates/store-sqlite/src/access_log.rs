@@ -86,6 +86,31 @@ async fn insert_checkpoint(
     Ok(())
 }
 
+/// Inserts the checkpoint if the latest one so far has `previous_size`
+/// entries (0: none yet); false, and nothing written, otherwise.
+async fn insert_checkpoint_after(
+    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    c: &StoredCheckpoint,
+    previous_size: u64,
+) -> Result<bool, StoreError> {
+    let inserted = sqlx::query(&format!(
+        "INSERT INTO access_checkpoints ({CHECKPOINT_COLUMNS}) \
+         SELECT $1, $2, $3, $4, $5 \
+         WHERE (SELECT coalesce(max(tree_size), 0) FROM access_checkpoints) = $6"
+    ))
+    .bind(column(c.tree_size)?)
+    .bind(&c.root_hash)
+    .bind(&c.right_edge)
+    .bind(&c.note)
+    .bind(c.created_at.unix_millis())
+    .bind(column(previous_size)?)
+    .execute(&mut **tx)
+    .await
+    .map_err(db)?
+    .rows_affected();
+    Ok(inserted == 1)
+}
+
 #[async_trait]
 impl AccessLogStore for SqliteStore {
     async fn commit_access_batch(
@@ -93,31 +118,18 @@ impl AccessLogStore for SqliteStore {
         claims: &[VerificationClaim],
         build: &mut BuildAccessBatch<'_>,
     ) -> Result<Vec<ClaimOutcome>, StoreError> {
-        let t0 = std::time::Instant::now();
         let mut tx = self.write.begin_with("BEGIN IMMEDIATE").await.map_err(db)?;
-        let t1 = t0.elapsed();
         let outcomes = crate::verifiers::settle_claims(&mut tx, claims).await?;
-        let t2 = t0.elapsed();
-        let built = build(&outcomes)?;
-        let t3 = t0.elapsed();
-        if let Some(batch) = built {
-            let latest: Option<i64> =
-                sqlx::query_scalar("SELECT max(tree_size) FROM access_checkpoints")
-                    .fetch_one(&mut *tx)
-                    .await
-                    .map_err(db)?;
-            batch.check_continues(latest.map(index).transpose()?.unwrap_or(0))?;
+        if let Some(batch) = build(&outcomes)? {
+            batch.check_shape()?;
+            // The checkpoint goes in only if the log is where the batch
+            // starts (one statement: every statement is a round trip).
+            if !insert_checkpoint_after(&mut tx, &batch.checkpoint, batch.previous_size).await? {
+                return Err(batch.not_continuing());
+            }
             insert_entries(&mut tx, &batch.entries).await?;
-            insert_checkpoint(&mut tx, &batch.checkpoint).await?;
         }
-        let t4 = t0.elapsed();
         tx.commit().await.map_err(db)?;
-        if std::env::var("TIMING").is_ok() {
-            eprintln!(
-                "TIMING store begin {t1:?} settle {t2:?} build {t3:?} insert {t4:?} commit {:?}",
-                t0.elapsed()
-            );
-        }
         Ok(outcomes)
     }
 

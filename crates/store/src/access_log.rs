@@ -193,24 +193,31 @@ pub struct AccessBatch {
 }
 
 impl AccessBatch {
-    /// For the backends: [`StoreError::Conflict`] unless the batch continues
-    /// the log exactly where its latest checkpoint (`latest` entries) ended.
-    pub fn check_continues(&self, latest: u64) -> Result<(), StoreError> {
+    /// For the backends: [`StoreError::Conflict`] unless the entries are
+    /// numbered on from `previous_size` and the checkpoint ends after them.
+    /// (That `previous_size` is the latest checkpoint's size, the backend
+    /// checks as it inserts the checkpoint: see [`Self::not_continuing`].)
+    pub fn check_shape(&self) -> Result<(), StoreError> {
         let previous = self.previous_size;
         let continues = self
             .entries
             .iter()
             .enumerate()
             .all(|(i, e)| e.leaf_index == previous + i as u64);
-        if latest != previous
-            || !continues
-            || self.checkpoint.tree_size != previous + self.entries.len() as u64
-        {
+        if !continues || self.checkpoint.tree_size != previous + self.entries.len() as u64 {
             return Err(StoreError::Conflict(format!(
-                "the access log is at {latest}, not {previous}, or the batch does not continue it"
+                "the batch does not continue the access log from {previous}"
             )));
         }
         Ok(())
+    }
+
+    /// For the backends: the conflict when the log is not at `previous_size`.
+    pub fn not_continuing(&self) -> StoreError {
+        StoreError::Conflict(format!(
+            "the access log is not at {}: another writer extended it",
+            self.previous_size
+        ))
     }
 }
 
