@@ -308,7 +308,10 @@ impl AccessLog {
 
 fn held(leaf_index: u64, outcome: ClaimOutcome) -> ClaimedOutcome {
     match outcome {
-        ClaimOutcome::Held { holder, .. } => ClaimedOutcome::Logged { leaf_index, holder },
+        ClaimOutcome::Held { holder, .. } => ClaimedOutcome::Logged {
+            leaf_index,
+            holder: *holder,
+        },
         other => ClaimedOutcome::NotLogged(other),
     }
 }

@@ -65,7 +65,7 @@ pub enum ClaimOutcome {
     Held {
         card: CardId,
         subject: SubjectId,
-        holder: StoredVerification,
+        holder: Box<StoredVerification>,
     },
     /// The key is unknown or was rotated out, or belongs to another verifier.
     KeyNotLive,
@@ -176,7 +176,7 @@ pub fn claim_outcomes(
                 Ok(ClaimOutcome::Held {
                     card: card.id,
                     subject: card.subject,
-                    holder,
+                    holder: Box::new(holder),
                 })
             }
         })

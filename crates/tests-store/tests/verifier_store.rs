@@ -321,7 +321,7 @@ fn held(card: &StoredCard, holder: StoredVerification) -> ClaimOutcome {
     ClaimOutcome::Held {
         card: card.id,
         subject: card.subject,
-        holder,
+        holder: Box::new(holder),
     }
 }
 
@@ -430,7 +430,7 @@ async fn claims_committed_together_keep_the_first_owner_of_each_code(backend: Ba
     // twice in the batch (the earlier claim in the batch wins, though the
     // later one sorts first by verifier).
     let first = claim(&shop, &sk, 1, 4343, at(0));
-    settle(&store, &[first.clone()]).await;
+    settle(&store, std::slice::from_ref(&first)).await;
     let batch = [
         claim(&hotel, &hk, 9, 4343, at(1)),
         claim(&hotel, &hk, 1, 4343, at(2)),
