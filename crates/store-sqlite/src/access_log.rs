@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 use shengshi_domain::SubjectId;
 use shengshi_store::{
-    AccessLogStore, BuildAccessBatch, ClaimOutcome, StoreError, StoredAccessEntry,
+    AccessBatch, AccessLogStore, BuildAccessBatch, ClaimOutcome, StoreError, StoredAccessEntry,
     StoredCheckpoint, VerificationClaim,
 };
 use sqlx::Row;
@@ -86,29 +86,53 @@ async fn insert_checkpoint(
     Ok(())
 }
 
-/// Inserts the checkpoint if the latest one so far has `previous_size`
-/// entries (0: none yet); false, and nothing written, otherwise.
-async fn insert_checkpoint_after(
+/// Writes a batch in one call to the writer's thread (each call is a round
+/// trip to it, and every access in the batch waits for the writer): the
+/// checkpoint, only if the log is where the batch starts, then the entries.
+async fn insert_batch(
     tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
-    c: &StoredCheckpoint,
-    previous_size: u64,
-) -> Result<bool, StoreError> {
-    let inserted = sqlx::query(&format!(
-        "INSERT INTO access_checkpoints ({CHECKPOINT_COLUMNS}) \
-         SELECT $1, $2, $3, $4, $5 \
-         WHERE (SELECT coalesce(max(tree_size), 0) FROM access_checkpoints) = $6"
-    ))
-    .bind(column(c.tree_size)?)
-    .bind(&c.root_hash)
-    .bind(&c.right_edge)
-    .bind(&c.note)
-    .bind(c.created_at.unix_millis())
-    .bind(column(previous_size)?)
-    .execute(&mut **tx)
-    .await
-    .map_err(db)?
-    .rows_affected();
-    Ok(inserted == 1)
+    batch: &AccessBatch,
+) -> Result<(), StoreError> {
+    let c = &batch.checkpoint;
+    let mut query = sqlx::QueryBuilder::<sqlx::Sqlite>::new(format!(
+        "INSERT INTO access_checkpoints ({CHECKPOINT_COLUMNS}) SELECT "
+    ));
+    query
+        .separated(", ")
+        .push_bind(column(c.tree_size)?)
+        .push_bind(&c.root_hash)
+        .push_bind(&c.right_edge)
+        .push_bind(&c.note)
+        .push_bind(c.created_at.unix_millis());
+    query.push(" WHERE (SELECT coalesce(max(tree_size), 0) FROM access_checkpoints) = ");
+    query.push_bind(column(batch.previous_size)?);
+    let indices = batch
+        .entries
+        .iter()
+        .map(|e| column(e.leaf_index))
+        .collect::<Result<Vec<_>, _>>()?;
+    if !batch.entries.is_empty() {
+        query.push(format!("; INSERT INTO access_log ({ENTRY_COLUMNS}) "));
+        query.push_values(batch.entries.iter().zip(indices), |mut b, (e, index)| {
+            b.push_bind(index)
+                .push_bind(e.subject.as_uuid())
+                .push_bind(e.at.unix_millis())
+                .push_bind(&e.entry)
+                .push_bind(&e.leaf_hash);
+        });
+    }
+    let written = query
+        .build()
+        .execute(&mut **tx)
+        .await
+        .map_err(db)?
+        .rows_affected();
+    // Without the checkpoint the entries alone were written; the caller
+    // drops the transaction.
+    if written != batch.entries.len() as u64 + 1 {
+        return Err(batch.not_continuing());
+    }
+    Ok(())
 }
 
 #[async_trait]
@@ -122,12 +146,7 @@ impl AccessLogStore for SqliteStore {
         let outcomes = crate::verifiers::settle_claims(&mut tx, claims).await?;
         if let Some(batch) = build(&outcomes)? {
             batch.check_shape()?;
-            // The checkpoint goes in only if the log is where the batch
-            // starts (one statement: every statement is a round trip).
-            if !insert_checkpoint_after(&mut tx, &batch.checkpoint, batch.previous_size).await? {
-                return Err(batch.not_continuing());
-            }
-            insert_entries(&mut tx, &batch.entries).await?;
+            insert_batch(&mut tx, &batch).await?;
         }
         tx.commit().await.map_err(db)?;
         Ok(outcomes)

@@ -100,46 +100,51 @@ pub(crate) async fn settle_claims(
     if claims.is_empty() {
         return Ok(Vec::new());
     }
+    // The keys (with their verifiers' status) and the cards in one
+    // statement: each statement is a round trip to the writer's thread,
+    // and every access in the batch waits for the writer.
     let mut query = QueryBuilder::<Sqlite>::new(
-        "SELECT k.id, k.verifier_id, k.revoked_at, v.status FROM verifier_keys k \
-         JOIN verifiers v ON v.id = k.verifier_id WHERE k.id IN (",
+        "SELECT 'key' AS kind, k.id AS id, k.verifier_id AS verifier_id, \
+         k.revoked_at AS revoked_at, v.status AS status, NULL AS subject_id, NULL AS status_index \
+         FROM verifier_keys k JOIN verifiers v ON v.id = k.verifier_id WHERE k.id IN (",
     );
     let mut ids = query.separated(", ");
     for key in unique(claims.iter().map(|c| c.key)) {
         ids.push_bind(key);
     }
-    query.push(")");
-    let mut keys = HashMap::new();
-    for r in query.build().fetch_all(&mut **tx).await.map_err(db)? {
-        let revoked_at: Option<i64> = r.try_get("revoked_at").map_err(db)?;
-        let status: String = r.try_get("status").map_err(db)?;
-        let key = ClaimKey {
-            verifier: r.try_get("verifier_id").map_err(db)?,
-            live: revoked_at.is_none(),
-            verifier_active: status == "active",
-        };
-        keys.insert(r.try_get::<uuid::Uuid, _>("id").map_err(db)?, key);
-    }
-
-    let mut query = QueryBuilder::<Sqlite>::new(
-        "SELECT status_index, id, subject_id, status FROM eid_cards WHERE status_index IN (",
+    query.push(
+        ") UNION ALL SELECT 'card', id, NULL, NULL, status, subject_id, status_index \
+         FROM eid_cards WHERE status_index IN (",
     );
     let mut indices = query.separated(", ");
     for index in unique(claims.iter().map(|c| c.status_index)) {
         indices.push_bind(i64::from(index));
     }
     query.push(")");
+    let mut keys = HashMap::new();
     let mut cards = HashMap::new();
     for r in query.build().fetch_all(&mut **tx).await.map_err(db)? {
+        let kind: String = r.try_get("kind").map_err(db)?;
         let status: String = r.try_get("status").map_err(db)?;
-        let card = ClaimCard {
-            id: CardId::from_uuid(r.try_get("id").map_err(db)?),
-            subject: SubjectId::from_uuid(r.try_get("subject_id").map_err(db)?),
-            status: CardStatus::from_name(&status)
-                .ok_or_else(|| StoreError::Corrupt(format!("card status {status:?}")))?,
-        };
-        let index: i64 = r.try_get("status_index").map_err(db)?;
-        cards.insert(index, card);
+        let id: uuid::Uuid = r.try_get("id").map_err(db)?;
+        if kind == "key" {
+            let revoked_at: Option<i64> = r.try_get("revoked_at").map_err(db)?;
+            let key = ClaimKey {
+                verifier: r.try_get("verifier_id").map_err(db)?,
+                live: revoked_at.is_none(),
+                verifier_active: status == "active",
+            };
+            keys.insert(id, key);
+        } else {
+            let card = ClaimCard {
+                id: CardId::from_uuid(id),
+                subject: SubjectId::from_uuid(r.try_get("subject_id").map_err(db)?),
+                status: CardStatus::from_name(&status)
+                    .ok_or_else(|| StoreError::Corrupt(format!("card status {status:?}")))?,
+            };
+            let index: i64 = r.try_get("status_index").map_err(db)?;
+            cards.insert(index, card);
+        }
     }
 
     let checked: Vec<_> = claims
