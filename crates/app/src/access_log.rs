@@ -110,8 +110,6 @@ pub struct AccessLog {
     commits: Arc<AtomicU64>,
     /// Entries appended, for benchmarks.
     logged: Arc<AtomicU64>,
-    /// False only for the benchmarks' discarding log.
-    durable: bool,
 }
 
 /// The right edge of the tree as a checkpoint row keeps it.
@@ -188,7 +186,6 @@ impl AccessLog {
             verifier,
             commits,
             logged,
-            durable: true,
         })
     }
 
@@ -251,16 +248,7 @@ impl AccessLog {
             verifier,
             commits,
             logged: Arc::new(AtomicU64::new(0)),
-            durable: false,
         }
-    }
-
-    /// True when every recorded entry is durable before `record` returns
-    /// (always, except the benchmarks' discarding log). A caller may then
-    /// commit its own related writes without waiting for the disk and let
-    /// the entry's commit make them durable.
-    pub fn is_durable(&self) -> bool {
-        self.durable
     }
 
     /// How many batches this sequencer has committed (each one durable

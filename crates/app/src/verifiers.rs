@@ -8,14 +8,21 @@
 //!   the stored row, the secret is 32 random bytes (base64url). Only an
 //!   HMAC-SHA256 of both under the platform secret `verifier-key-mac-key` is
 //!   stored, compared in constant time. A new key revokes the older ones in
-//!   the same transaction. Each key has an in-memory token bucket.
+//!   the same transaction. Each key has an in-memory token bucket. The gate
+//!   remembers a key that authenticated (its MAC and organisation), so that
+//!   a verification reads nothing before its claim; whether the key is still
+//!   live and the organisation still active is checked again where it
+//!   counts (below).
 //! - **Verification**: the code is checked with `shengshi_eid::verify_presentation`
 //!   against the issuer's published trust list and current status list, and
 //!   against the card's stored status; the code's purpose and category must
 //!   be the organisation's; the code's id (`cti`) is claimed by the first
 //!   organisation that verifies it (another one is refused, the same one gets
-//!   the same answer while the code lives); and the access passes the door,
-//!   so the resident's access view names the organisation and the purpose.
+//!   the same answer while the code lives). The claim is settled in the
+//!   access log's batch transaction (`door::record_claimed`), which also
+//!   checks the key, the organisation and the card's row, and logs the
+//!   access only if the claim holds: the resident's access view names the
+//!   organisation and the purpose.
 //! - **Refusals** disclose nothing of the code and are security events
 //!   carrying only the organisation's id and a reason code.
 

@@ -528,8 +528,8 @@ async fn keys_are_refused_when_unknown_rotated_out_or_over_their_limit(backend: 
     assert!(refusals.contains(&(Some(hotel_uuid), "verifier_suspended".to_owned())));
 }
 
-/// Claims are group-committed: two organisations sending the same code at
-/// the same moment may share one transaction. Exactly one is answered with
+/// Claims are settled in the access log's batches: two organisations sending
+/// the same code at the same moment may share one transaction. Exactly one is answered with
 /// the code, the other is refused; the winner's repeated scan answers the same.
 async fn two_hotels_scanning_one_code_at_once_leave_exactly_one_winner(backend: Backend) {
     let Some(app) = demo_app(backend).await else {
