@@ -643,8 +643,7 @@ pub(crate) async fn authenticate(
         return Err(unknown_key(services, gate, now, "malformed").await);
     };
     let computed = key_mac(secrets, key_id, secret);
-    let known = authenticate_stored(services, gate, key_id, &computed).await?;
-    rate_limit(gate, key_id, known.verifier.id, now)?;
+    let known = authenticate_stored(services, gate, key_id, &computed, Charge::Yes).await?;
     Ok(known.verifier)
 }
 
@@ -679,14 +678,14 @@ async fn authenticate_remembered(
             if !bool::from(known.key_mac.as_slice().ct_eq(key_mac.as_slice())) {
                 return Err(unknown_key(services, gate, now, "wrong secret").await);
             }
+            rate_limit(gate, key_id, known.verifier.id, now)?;
             (known, true)
         }
         None => (
-            authenticate_stored(services, gate, key_id, &key_mac).await?,
+            authenticate_stored(services, gate, key_id, &key_mac, Charge::Yes).await?,
             false,
         ),
     };
-    rate_limit(gate, key_id, known.verifier.id, now)?;
     Ok(Authenticated {
         verifier: known.verifier,
         key_id,
@@ -706,7 +705,7 @@ async fn recheck(
 ) -> Result<(), VerificationRefused> {
     if who.remembered {
         if let Err(key_refusal) =
-            authenticate_stored(services, gate, who.key_id, &who.key_mac).await
+            authenticate_stored(services, gate, who.key_id, &who.key_mac, Charge::No).await
         {
             gate.forget_key(who.key_id);
             return Err(key_refusal);
@@ -715,13 +714,24 @@ async fn recheck(
     Ok(())
 }
 
+/// Whether a check of the key takes a token from its rate limit (a recheck
+/// within a request already took one).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Charge {
+    Yes,
+    No,
+}
+
 /// The key's row and its organisation, read from the store and checked;
-/// remembered by the gate when they pass.
+/// remembered by the gate when they pass. The rate limit is taken before the
+/// organisation is read, so a suspended organisation's flood is answered
+/// 429 without a read or a security event each.
 async fn authenticate_stored(
     services: &Services,
     gate: &VerifierGate,
     key_id: uuid::Uuid,
     computed: &[u8; 32],
+    charge: Charge,
 ) -> Result<KnownKey, VerificationRefused> {
     let now = services.clock.now();
     let Some(stored) = services.store.verifier_key(key_id).await? else {
@@ -732,6 +742,9 @@ async fn authenticate_stored(
     }
     if stored.revoked_at.is_some() {
         return Err(revoked_key(services, stored.verifier).await);
+    }
+    if charge == Charge::Yes {
+        rate_limit(gate, key_id, stored.verifier, now)?;
     }
     let verifier = services
         .store

@@ -241,6 +241,26 @@ async fn a_rotated_out_key_is_refused_by_the_service(backend: Backend) {
         verify(new_key.clone()).await,
         Err(VerificationRefused::Suspended)
     ));
+    // A suspended organisation that keeps trying runs into its rate limit
+    // (the clock stands still here): 429, with no read and no security
+    // event each.
+    let mut answers = Vec::new();
+    for _ in 0..30 {
+        let answer = verify(new_key.clone()).await;
+        let limited = matches!(answer, Err(VerificationRefused::RateLimited { .. }));
+        answers.push(answer);
+        if limited {
+            break;
+        }
+    }
+    let (last, before) = answers.split_last().unwrap();
+    assert!(
+        matches!(last, Err(VerificationRefused::RateLimited { .. })),
+        "{answers:?}"
+    );
+    assert!(before
+        .iter()
+        .all(|a| matches!(a, Err(VerificationRefused::Suspended))));
     verifiers::set_active(services, issued.verifier.id, true)
         .await
         .unwrap();
