@@ -4,7 +4,7 @@
 use async_trait::async_trait;
 use shengshi_domain::{CardId, SubjectId, Timestamp};
 use shengshi_store::{
-    claim_outcomes, claim_rows, CardStatus, ClaimCard, ClaimKey, ClaimOutcome, StoreError,
+    claim_outcomes, claim_rows, split_claimed, ClaimOutcome, ClaimReads, StoreError,
     StoredVerification, StoredVerifier, StoredVerifierKey, VerificationClaim, VerifierStore,
 };
 use sqlx::postgres::PgRow;
@@ -100,62 +100,37 @@ pub(crate) async fn settle_claims(
     if claims.is_empty() {
         return Ok(Vec::new());
     }
-    let key_ids: Vec<uuid::Uuid> = claims
-        .iter()
-        .map(|c| c.key)
-        .collect::<HashSet<_>>()
-        .into_iter()
-        .collect();
-    let rows = sqlx::query(
+    let mut reads = ClaimReads::default();
+    let keys = sqlx::query(
         "SELECT k.id, k.verifier_id, k.revoked_at, v.status FROM verifier_keys k \
          JOIN verifiers v ON v.id = k.verifier_id WHERE k.id = ANY($1)",
     )
-    .bind(&key_ids)
+    .bind(ClaimReads::key_ids(claims))
     .fetch_all(&mut **tx)
     .await
     .map_err(db)?;
-    let mut keys = HashMap::new();
-    for r in rows {
+    for r in keys {
         let revoked_at: Option<i64> = r.try_get("revoked_at").map_err(db)?;
         let status: String = r.try_get("status").map_err(db)?;
-        let key = ClaimKey {
-            verifier: r.try_get("verifier_id").map_err(db)?,
-            live: revoked_at.is_none(),
-            verifier_active: status == "active",
-        };
-        keys.insert(r.try_get::<uuid::Uuid, _>("id").map_err(db)?, key);
+        let id = r.try_get("id").map_err(db)?;
+        let verifier = r.try_get("verifier_id").map_err(db)?;
+        reads.add_key(id, verifier, revoked_at.is_some(), &status);
     }
-
-    let indices: Vec<i64> = claims
-        .iter()
-        .map(|c| i64::from(c.status_index))
-        .collect::<HashSet<_>>()
-        .into_iter()
-        .collect();
-    let rows = sqlx::query(
+    let cards = sqlx::query(
         "SELECT status_index, id, subject_id, status FROM eid_cards WHERE status_index = ANY($1)",
     )
-    .bind(&indices)
+    .bind(ClaimReads::status_indices(claims))
     .fetch_all(&mut **tx)
     .await
     .map_err(db)?;
-    let mut cards = HashMap::new();
-    for r in rows {
+    for r in cards {
         let status: String = r.try_get("status").map_err(db)?;
-        let card = ClaimCard {
-            id: CardId::from_uuid(r.try_get("id").map_err(db)?),
-            subject: SubjectId::from_uuid(r.try_get("subject_id").map_err(db)?),
-            status: CardStatus::from_name(&status)
-                .ok_or_else(|| StoreError::Corrupt(format!("card status {status:?}")))?,
-        };
-        let index: i64 = r.try_get("status_index").map_err(db)?;
-        cards.insert(index, card);
+        let id = CardId::from_uuid(r.try_get("id").map_err(db)?);
+        let subject = SubjectId::from_uuid(r.try_get("subject_id").map_err(db)?);
+        reads.add_card(r.try_get("status_index").map_err(db)?, id, subject, &status)?;
     }
 
-    let checked: Vec<_> = claims
-        .iter()
-        .map(|c| c.check(keys.get(&c.key), cards.get(&i64::from(c.status_index))))
-        .collect();
+    let checked = reads.check(claims);
     let rows = claim_rows(claims, &checked);
     let mut holders = HashMap::new();
     if !rows.is_empty() {
@@ -178,9 +153,8 @@ pub(crate) async fn settle_claims(
         .map_err(db)?
         .into_iter()
         .collect();
-        let (mine, held_before): (Vec<_>, Vec<_>) =
-            rows.into_iter().partition(|r| inserted.contains(&r.cti));
-        holders.extend(mine.into_iter().map(|r| (r.cti.clone(), r)));
+        let held_before;
+        (holders, held_before) = split_claimed(rows, &inserted);
         if !held_before.is_empty() {
             let held = sqlx::query(&format!(
                 "SELECT {VERIFICATION_COLUMNS} FROM eid_verifications WHERE cti = ANY($1)"

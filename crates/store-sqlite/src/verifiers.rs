@@ -4,12 +4,12 @@
 use async_trait::async_trait;
 use shengshi_domain::{CardId, SubjectId, Timestamp};
 use shengshi_store::{
-    claim_outcomes, claim_rows, CardStatus, ClaimCard, ClaimKey, ClaimOutcome, StoreError,
+    claim_outcomes, claim_rows, split_claimed, ClaimOutcome, ClaimReads, StoreError,
     StoredVerification, StoredVerifier, StoredVerifierKey, VerificationClaim, VerifierStore,
 };
 use sqlx::sqlite::SqliteRow;
 use sqlx::{QueryBuilder, Row, Sqlite, Transaction};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use super::{db, timestamp, SqliteStore};
 
@@ -109,7 +109,7 @@ pub(crate) async fn settle_claims(
          FROM verifier_keys k JOIN verifiers v ON v.id = k.verifier_id WHERE k.id IN (",
     );
     let mut ids = query.separated(", ");
-    for key in unique(claims.iter().map(|c| c.key)) {
+    for key in ClaimReads::key_ids(claims) {
         ids.push_bind(key);
     }
     query.push(
@@ -117,40 +117,27 @@ pub(crate) async fn settle_claims(
          FROM eid_cards WHERE status_index IN (",
     );
     let mut indices = query.separated(", ");
-    for index in unique(claims.iter().map(|c| c.status_index)) {
-        indices.push_bind(i64::from(index));
+    for index in ClaimReads::status_indices(claims) {
+        indices.push_bind(index);
     }
     query.push(")");
-    let mut keys = HashMap::new();
-    let mut cards = HashMap::new();
+    let mut reads = ClaimReads::default();
     for r in query.build().fetch_all(&mut **tx).await.map_err(db)? {
         let kind: String = r.try_get("kind").map_err(db)?;
         let status: String = r.try_get("status").map_err(db)?;
         let id: uuid::Uuid = r.try_get("id").map_err(db)?;
         if kind == "key" {
             let revoked_at: Option<i64> = r.try_get("revoked_at").map_err(db)?;
-            let key = ClaimKey {
-                verifier: r.try_get("verifier_id").map_err(db)?,
-                live: revoked_at.is_none(),
-                verifier_active: status == "active",
-            };
-            keys.insert(id, key);
+            let verifier = r.try_get("verifier_id").map_err(db)?;
+            reads.add_key(id, verifier, revoked_at.is_some(), &status);
         } else {
-            let card = ClaimCard {
-                id: CardId::from_uuid(id),
-                subject: SubjectId::from_uuid(r.try_get("subject_id").map_err(db)?),
-                status: CardStatus::from_name(&status)
-                    .ok_or_else(|| StoreError::Corrupt(format!("card status {status:?}")))?,
-            };
-            let index: i64 = r.try_get("status_index").map_err(db)?;
-            cards.insert(index, card);
+            let subject = SubjectId::from_uuid(r.try_get("subject_id").map_err(db)?);
+            let index = r.try_get("status_index").map_err(db)?;
+            reads.add_card(index, CardId::from_uuid(id), subject, &status)?;
         }
     }
 
-    let checked: Vec<_> = claims
-        .iter()
-        .map(|c| c.check(keys.get(&c.key), cards.get(&i64::from(c.status_index))))
-        .collect();
+    let checked = reads.check(claims);
     let rows = claim_rows(claims, &checked);
     let mut holders = HashMap::new();
     if !rows.is_empty() {
@@ -167,16 +154,15 @@ pub(crate) async fn settle_claims(
         });
         // The rows inserted come back; only codes held before need a read.
         insert.push(" ON CONFLICT (cti) DO NOTHING RETURNING cti");
-        let inserted: std::collections::HashSet<String> = insert
+        let inserted: HashSet<String> = insert
             .build_query_scalar::<String>()
             .fetch_all(&mut **tx)
             .await
             .map_err(db)?
             .into_iter()
             .collect();
-        let (mine, held_before): (Vec<_>, Vec<_>) =
-            rows.into_iter().partition(|r| inserted.contains(&r.cti));
-        holders.extend(mine.into_iter().map(|r| (r.cti.clone(), r)));
+        let held_before;
+        (holders, held_before) = split_claimed(rows, &inserted);
         if !held_before.is_empty() {
             let mut query = QueryBuilder::<Sqlite>::new(format!(
                 "SELECT {VERIFICATION_COLUMNS} FROM eid_verifications WHERE cti IN ("
@@ -193,12 +179,6 @@ pub(crate) async fn settle_claims(
         }
     }
     claim_outcomes(checked, claims, &holders)
-}
-
-/// The distinct values, in the order first seen.
-fn unique<T: Copy + Eq + std::hash::Hash>(values: impl Iterator<Item = T>) -> Vec<T> {
-    let mut seen = std::collections::HashSet::new();
-    values.filter(|v| seen.insert(*v)).collect()
 }
 
 async fn insert_verification_in(

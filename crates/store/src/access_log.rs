@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use shengshi_domain::{CardId, SubjectId, Timestamp};
 
 use crate::{CardStatus, StoreError, StoredVerification};
+use std::collections::{HashMap, HashSet};
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StoredAccessEntry {
@@ -86,26 +87,99 @@ impl ClaimOutcome {
     }
 }
 
-/// For the backends: a claim's key as read in the batch's transaction.
+/// A claim's key as read in the batch's transaction.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct ClaimKey {
-    pub verifier: uuid::Uuid,
-    pub live: bool,
-    pub verifier_active: bool,
+struct ClaimKey {
+    verifier: uuid::Uuid,
+    live: bool,
+    verifier_active: bool,
 }
 
-/// For the backends: a claim's card as read in the batch's transaction.
+/// A claim's card as read in the batch's transaction.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ClaimCard {
-    pub id: CardId,
-    pub subject: SubjectId,
-    pub status: CardStatus,
+    id: CardId,
+    subject: SubjectId,
+    status: CardStatus,
+}
+
+/// For the backends: what a batch's transaction read for its claims (their
+/// keys, with their verifiers' status, and their cards), and the checks on it.
+#[derive(Debug, Default)]
+pub struct ClaimReads {
+    keys: HashMap<uuid::Uuid, ClaimKey>,
+    cards: HashMap<u32, ClaimCard>,
+}
+
+impl ClaimReads {
+    /// The key ids to read, each once.
+    pub fn key_ids(claims: &[VerificationClaim]) -> Vec<uuid::Uuid> {
+        let mut seen = HashSet::new();
+        claims
+            .iter()
+            .map(|c| c.key)
+            .filter(|k| seen.insert(*k))
+            .collect()
+    }
+
+    /// The status indices of the cards to read, each once.
+    pub fn status_indices(claims: &[VerificationClaim]) -> Vec<i64> {
+        let mut seen = HashSet::new();
+        claims
+            .iter()
+            .map(|c| i64::from(c.status_index))
+            .filter(|i| seen.insert(*i))
+            .collect()
+    }
+
+    /// A key as read: its verifier, whether it was revoked, and the
+    /// verifier's status (`active` or `suspended`).
+    pub fn add_key(&mut self, id: uuid::Uuid, verifier: uuid::Uuid, revoked: bool, status: &str) {
+        let key = ClaimKey {
+            verifier,
+            live: !revoked,
+            verifier_active: status == "active",
+        };
+        self.keys.insert(id, key);
+    }
+
+    /// A card as read, by its status index.
+    pub fn add_card(
+        &mut self,
+        status_index: i64,
+        id: CardId,
+        subject: SubjectId,
+        status: &str,
+    ) -> Result<(), StoreError> {
+        let corrupt = |what: String| StoreError::Corrupt(format!("card {id}: {what}"));
+        let index = u32::try_from(status_index)
+            .map_err(|_| corrupt(format!("status index {status_index}")))?;
+        let status =
+            CardStatus::from_name(status).ok_or_else(|| corrupt(format!("status {status:?}")))?;
+        self.cards.insert(
+            index,
+            ClaimCard {
+                id,
+                subject,
+                status,
+            },
+        );
+        Ok(())
+    }
+
+    /// Each claim's checks, in order: the card it may claim, or why not.
+    pub fn check(&self, claims: &[VerificationClaim]) -> Vec<Result<ClaimCard, ClaimOutcome>> {
+        claims
+            .iter()
+            .map(|c| c.check(self.keys.get(&c.key), self.cards.get(&c.status_index)))
+            .collect()
+    }
 }
 
 impl VerificationClaim {
     /// The checks before a claim is inserted, in their order (see
     /// [`AccessLogStore::commit_access_batch`]): the card to claim, or why not.
-    pub fn check(
+    fn check(
         &self,
         key: Option<&ClaimKey>,
         card: Option<&ClaimCard>,
@@ -145,7 +219,7 @@ pub fn claim_rows(
     checked: &[Result<ClaimCard, ClaimOutcome>],
 ) -> Vec<StoredVerification> {
     let mut rows: Vec<StoredVerification> = Vec::with_capacity(claims.len());
-    let mut seen = std::collections::HashSet::with_capacity(claims.len());
+    let mut seen = HashSet::with_capacity(claims.len());
     for (claim, checked) in claims.iter().zip(checked) {
         if let Ok(card) = checked {
             if seen.insert(claim.cti.as_str()) {
@@ -157,12 +231,25 @@ pub fn claim_rows(
     rows
 }
 
+/// For the backends: the rows the insert returned (`inserted`, by `cti`)
+/// hold their codes; the others' codes were held before, and their holders
+/// must be read. Returns the holders known so far and the rows to read.
+pub fn split_claimed(
+    rows: Vec<StoredVerification>,
+    inserted: &HashSet<String>,
+) -> (HashMap<String, StoredVerification>, Vec<StoredVerification>) {
+    let (mine, held_before): (Vec<_>, Vec<_>) =
+        rows.into_iter().partition(|r| inserted.contains(&r.cti));
+    let holders = mine.into_iter().map(|r| (r.cti.clone(), r)).collect();
+    (holders, held_before)
+}
+
 /// For the backends: each claim's outcome, from its checks and the rows that
 /// hold the codes after the inserts (by `cti`).
 pub fn claim_outcomes(
     checked: Vec<Result<ClaimCard, ClaimOutcome>>,
     claims: &[VerificationClaim],
-    holders: &std::collections::HashMap<String, StoredVerification>,
+    holders: &HashMap<String, StoredVerification>,
 ) -> Result<Vec<ClaimOutcome>, StoreError> {
     checked
         .into_iter()

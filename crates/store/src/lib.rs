@@ -23,8 +23,8 @@ mod staff_sessions;
 mod verifier_applications;
 mod verifiers;
 pub use access_log::{
-    claim_outcomes, claim_rows, AccessBatch, AccessLogStore, BuildAccessBatch, ClaimCard, ClaimKey,
-    ClaimOutcome, StoredAccessEntry, StoredCheckpoint, VerificationClaim,
+    claim_outcomes, claim_rows, split_claimed, AccessBatch, AccessLogStore, BuildAccessBatch,
+    ClaimCard, ClaimOutcome, ClaimReads, StoredAccessEntry, StoredCheckpoint, VerificationClaim,
 };
 pub use accounts::{AccountStore, StoredAccount};
 pub use casework::{
