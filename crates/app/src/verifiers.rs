@@ -638,13 +638,23 @@ pub(crate) async fn authenticate(
     gate: &VerifierGate,
     api_key: Option<&str>,
 ) -> Result<Verifier, VerificationRefused> {
-    let now = services.clock.now();
-    let Some((key_id, secret)) = api_key.and_then(parse_key) else {
-        return Err(unknown_key(services, gate, now, "malformed").await);
-    };
-    let computed = key_mac(secrets, key_id, secret);
+    let (key_id, computed) = presented_key(services, secrets, gate, api_key).await?;
     let known = authenticate_stored(services, gate, key_id, &computed, Charge::Yes).await?;
     Ok(known.verifier)
+}
+
+/// The presented key's id and its MAC (to compare with the stored one), or
+/// the refusal of a key that is not one.
+async fn presented_key(
+    services: &Services,
+    secrets: &PlatformSecrets,
+    gate: &VerifierGate,
+    api_key: Option<&str>,
+) -> Result<(uuid::Uuid, [u8; 32]), VerificationRefused> {
+    match api_key.and_then(parse_key) {
+        Some((key_id, secret)) => Ok((key_id, key_mac(secrets, key_id, secret))),
+        None => Err(unknown_key(services, gate, services.clock.now(), "malformed").await),
+    }
 }
 
 /// An organisation authenticated for a verification.
@@ -669,10 +679,7 @@ async fn authenticate_remembered(
     api_key: Option<&str>,
 ) -> Result<Authenticated, VerificationRefused> {
     let now = services.clock.now();
-    let Some((key_id, secret)) = api_key.and_then(parse_key) else {
-        return Err(unknown_key(services, gate, now, "malformed").await);
-    };
-    let key_mac = key_mac(secrets, key_id, secret);
+    let (key_id, key_mac) = presented_key(services, secrets, gate, api_key).await?;
     let (known, remembered) = match gate.known_key(key_id) {
         Some(known) => {
             if !bool::from(known.key_mac.as_slice().ct_eq(key_mac.as_slice())) {
@@ -805,13 +812,12 @@ pub async fn verify(
     let verifier = &who.verifier;
     let org = Some(verifier.id);
     let now = services.clock.now();
-    let lists = match issuer.trust_list(now) {
-        Ok(trust) => crate::eid::status_list_token(services, issuer)
-            .await
-            .map(|status| (trust, status)),
-        Err(e) => Err(e),
+    let lists = async {
+        let trust = issuer.trust_list(now)?;
+        let status = crate::eid::status_list_token(services, issuer).await?;
+        Ok::<_, crate::eid::EidError>((trust, status))
     };
-    let (trust, status) = match lists {
+    let (trust, status) = match lists.await {
         Ok(lists) => lists,
         Err(e) => {
             recheck(services, gate, &who).await?;
