@@ -368,7 +368,6 @@ async fn passkeys_script() -> Response {
     own_script(include_str!("../../static/passkeys.js"))
 }
 
-/// One of the binary's own scripts (no CDN): cached for an hour.
 /// The service worker that keeps `page` and its `files` for offline use
 /// (static/offline-sw.js), its cache named after `name`; `scope` when the
 /// page is not below the worker's own folder (sent as
@@ -405,6 +404,7 @@ fn offline_service_worker(
     response
 }
 
+/// One of the binary's own scripts (no CDN): cached for an hour.
 fn own_script(body: &'static str) -> Response {
     (
         [
