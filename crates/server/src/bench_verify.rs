@@ -314,6 +314,8 @@ fn verify_all(
     clients: usize,
     counts: impl Fn() -> (u64, u64) + Send + Sync,
 ) -> Result<Storm> {
+    // On a thread of its own: this one (a blocking task of the server's
+    // runtime) may not start another runtime.
     std::thread::scope(|scope| {
         scope
             .spawn(|| {
