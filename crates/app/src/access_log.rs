@@ -13,7 +13,7 @@
 //! An online e-ID verification is an access that is logged only if the
 //! code's single-use claim holds ([`ClaimedAccess`]): its claim is settled
 //! in the same transaction as the batch, so one commit (one fsync) makes both
-//! durable, and a verification passes the database's one writer once.
+//! durable, and a verification takes the database's write lock once.
 
 use serde::{Deserialize, Serialize};
 use shengshi_domain::access::{AccessEntry, Accessor, Purpose};

@@ -53,7 +53,7 @@ const SETUP_TASKS: usize = 64;
 pub struct VerifyBenchArgs {
     /// Concurrent clients (keep-alive connections). The default is where
     /// this two-core machine's throughput peaks (docs/benchmarks.md).
-    #[arg(long, default_value_t = 96)]
+    #[arg(long, default_value_t = 128)]
     pub clients: usize,
     /// Measured verifications (each a fresh code, verified once).
     #[arg(long, default_value_t = 20000)]

@@ -8,6 +8,7 @@ use shengshi_store::{
 };
 use sqlx::Row;
 
+use crate::direct::sqlite;
 use crate::{db, timestamp, SqliteStore};
 
 const ENTRY_COLUMNS: &str = "leaf_index, subject_id, at, entry, leaf_hash";
@@ -86,52 +87,45 @@ async fn insert_checkpoint(
     Ok(())
 }
 
-/// Writes a batch in one call to the writer's thread (each call is a round
-/// trip to it, and every access in the batch waits for the writer): the
-/// checkpoint, only if the log is where the batch starts, then the entries.
-async fn insert_batch(
-    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
-    batch: &AccessBatch,
-) -> Result<(), StoreError> {
-    let c = &batch.checkpoint;
-    let mut query = sqlx::QueryBuilder::<sqlx::Sqlite>::new(format!(
-        "INSERT INTO access_checkpoints ({CHECKPOINT_COLUMNS}) SELECT "
-    ));
-    query
-        .separated(", ")
-        .push_bind(column(c.tree_size)?)
-        .push_bind(&c.root_hash)
-        .push_bind(&c.right_edge)
-        .push_bind(&c.note)
-        .push_bind(c.created_at.unix_millis());
-    query.push(" WHERE (SELECT coalesce(max(tree_size), 0) FROM access_checkpoints) = ");
-    query.push_bind(column(batch.previous_size)?);
-    let indices = batch
-        .entries
-        .iter()
-        .map(|e| column(e.leaf_index))
-        .collect::<Result<Vec<_>, _>>()?;
-    if !batch.entries.is_empty() {
-        query.push(format!("; INSERT INTO access_log ({ENTRY_COLUMNS}) "));
-        query.push_values(batch.entries.iter().zip(indices), |mut b, (e, index)| {
-            b.push_bind(index)
-                .push_bind(e.subject.as_uuid())
-                .push_bind(e.at.unix_millis())
-                .push_bind(&e.entry)
-                .push_bind(&e.leaf_hash);
-        });
-    }
-    let written = query
-        .build()
-        .execute(&mut **tx)
-        .await
-        .map_err(db)?
-        .rows_affected();
-    // Without the checkpoint the entries alone were written; the caller
-    // drops the transaction.
-    if written != batch.entries.len() as u64 + 1 {
+/// Writes a batch's checkpoint and entries, if the log is where the batch
+/// starts (otherwise the caller drops the transaction).
+fn append_batch(tx: &rusqlite::Transaction<'_>, batch: &AccessBatch) -> Result<(), StoreError> {
+    let latest: i64 = tx
+        .prepare_cached("SELECT coalesce(max(tree_size), 0) FROM access_checkpoints")
+        .and_then(|mut latest| latest.query_row([], |row| row.get(0)))
+        .map_err(sqlite)?;
+    if latest != column(batch.previous_size)? {
         return Err(batch.not_continuing());
     }
+    let mut insert = tx
+        .prepare_cached(&format!(
+            "INSERT INTO access_log ({ENTRY_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5)"
+        ))
+        .map_err(sqlite)?;
+    for e in &batch.entries {
+        insert
+            .execute(rusqlite::params![
+                column(e.leaf_index)?,
+                e.subject.as_uuid(),
+                e.at.unix_millis(),
+                e.entry,
+                e.leaf_hash,
+            ])
+            .map_err(sqlite)?;
+    }
+    let c = &batch.checkpoint;
+    tx.prepare_cached(&format!(
+        "INSERT INTO access_checkpoints ({CHECKPOINT_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5)"
+    ))
+    .map_err(sqlite)?
+    .execute(rusqlite::params![
+        column(c.tree_size)?,
+        c.root_hash,
+        c.right_edge,
+        c.note,
+        c.created_at.unix_millis(),
+    ])
+    .map_err(sqlite)?;
     Ok(())
 }
 
@@ -142,14 +136,15 @@ impl AccessLogStore for SqliteStore {
         claims: &[VerificationClaim],
         build: &mut BuildAccessBatch<'_>,
     ) -> Result<Vec<ClaimOutcome>, StoreError> {
-        let mut tx = self.write.begin_with("BEGIN IMMEDIATE").await.map_err(db)?;
-        let outcomes = crate::verifiers::settle_claims(&mut tx, claims).await?;
-        if let Some(batch) = build(&outcomes)? {
-            batch.check_shape()?;
-            insert_batch(&mut tx, &batch).await?;
-        }
-        tx.commit().await.map_err(db)?;
-        Ok(outcomes)
+        self.write_directly(|tx| {
+            let outcomes = crate::verifiers::settle_claims(tx, claims)?;
+            if let Some(batch) = build(&outcomes)? {
+                batch.check_shape()?;
+                append_batch(tx, &batch)?;
+            }
+            Ok(outcomes)
+        })
+        .await
     }
 
     async fn latest_access_checkpoint(&self) -> Result<Option<StoredCheckpoint>, StoreError> {
@@ -243,7 +238,7 @@ impl AccessLogStore for SqliteStore {
         tree_size: u64,
         note: &str,
     ) -> Result<bool, StoreError> {
-        let mut tx = self.write.begin_with("BEGIN IMMEDIATE").await.map_err(db)?;
+        let (_turn, mut tx) = self.begin_write().await?;
         let current: Option<String> =
             sqlx::query_scalar("SELECT note FROM access_checkpoints WHERE tree_size = $1")
                 .bind(column(tree_size)?)
@@ -270,7 +265,7 @@ impl AccessLogStore for SqliteStore {
         entries: &[StoredAccessEntry],
         checkpoints: &[StoredCheckpoint],
     ) -> Result<(), StoreError> {
-        let mut tx = self.write.begin_with("BEGIN IMMEDIATE").await.map_err(db)?;
+        let (_turn, mut tx) = self.begin_write().await?;
         insert_entries(&mut tx, entries).await?;
         for checkpoint in checkpoints {
             insert_checkpoint(&mut tx, checkpoint).await?;

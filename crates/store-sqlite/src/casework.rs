@@ -124,7 +124,7 @@ impl CaseWorkStore for SqliteStore {
         assignment: &StoredAssignment,
         expected: Option<StaffId>,
     ) -> Result<bool, StoreError> {
-        let mut tx = self.write.begin_with("BEGIN IMMEDIATE").await.map_err(db)?;
+        let (_turn, mut tx) = self.begin_write().await?;
         let open: Option<String> =
             sqlx::query_scalar("SELECT status FROM correction_requests WHERE id = $1")
                 .bind(assignment.correction)
@@ -172,7 +172,7 @@ impl CaseWorkStore for SqliteStore {
         sealed_note: &[u8],
         at: Timestamp,
     ) -> Result<bool, StoreError> {
-        let mut tx = self.write.begin_with("BEGIN IMMEDIATE").await.map_err(db)?;
+        let (_turn, mut tx) = self.begin_write().await?;
         let noted = sqlx::query(
             "UPDATE correction_assignments SET decided_by = $1, sealed_note = $2 \
              WHERE correction_id = $3 AND staff_id = $4 AND decided_by IS NULL",
@@ -234,7 +234,7 @@ impl CaseWorkStore for SqliteStore {
         if assignments.is_empty() {
             return Ok(());
         }
-        let mut tx = self.write.begin_with("BEGIN IMMEDIATE").await.map_err(db)?;
+        let (_turn, mut tx) = self.begin_write().await?;
         for a in assignments {
             sqlx::query(&format!(
                 "INSERT INTO correction_assignments ({ASSIGNMENT_COLUMNS}) \
@@ -296,7 +296,7 @@ impl CaseWorkStore for SqliteStore {
         id: Uuid,
         review: &BreakGlassReview,
     ) -> Result<bool, StoreError> {
-        let mut tx = self.write.begin_with("BEGIN IMMEDIATE").await.map_err(db)?;
+        let (_turn, mut tx) = self.begin_write().await?;
         let done = sqlx::query(
             "UPDATE break_glass_accesses SET reviewed_by = $1, reviewed_at = $2, outcome = $3, \
              review_note = $4 WHERE id = $5 AND reviewed_at IS NULL",
@@ -339,7 +339,7 @@ impl CaseWorkStore for SqliteStore {
         if accesses.is_empty() {
             return Ok(());
         }
-        let mut tx = self.write.begin_with("BEGIN IMMEDIATE").await.map_err(db)?;
+        let (_turn, mut tx) = self.begin_write().await?;
         for a in accesses {
             let review = a.review.as_ref();
             sqlx::query(&format!(

@@ -74,7 +74,7 @@ impl CorrectionStore for SqliteStore {
         if corrections.is_empty() {
             return Ok(());
         }
-        let mut tx = self.write.begin_with("BEGIN IMMEDIATE").await.map_err(db)?;
+        let (_turn, mut tx) = self.begin_write().await?;
         for c in corrections {
             sqlx::query(&format!(
                 "INSERT INTO correction_requests ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"

@@ -148,7 +148,7 @@ pub(crate) async fn revoke_cards_in(
 #[async_trait]
 impl EidStore for SqliteStore {
     async fn insert_issuer_key(&self, key: &StoredIssuerKey) -> Result<(), StoreError> {
-        let mut tx = self.write.begin_with("BEGIN IMMEDIATE").await.map_err(db)?;
+        let (_turn, mut tx) = self.begin_write().await?;
         insert_key_in(&mut tx, key).await?;
         tx.commit().await.map_err(db)
     }
@@ -171,7 +171,7 @@ impl EidStore for SqliteStore {
         kek_id: &str,
         wrapped_secret: &[u8],
     ) -> Result<bool, StoreError> {
-        let mut tx = self.write.begin_with("BEGIN IMMEDIATE").await.map_err(db)?;
+        let (_turn, mut tx) = self.begin_write().await?;
         let done = sqlx::query(
             "UPDATE eid_issuer_keys SET kek_id = $1, wrapped_secret = $2 WHERE kid = $3",
         )
@@ -186,7 +186,7 @@ impl EidStore for SqliteStore {
     }
 
     async fn end_issuer_key_signing(&self, kid: &str, at: Timestamp) -> Result<bool, StoreError> {
-        let mut tx = self.write.begin_with("BEGIN IMMEDIATE").await.map_err(db)?;
+        let (_turn, mut tx) = self.begin_write().await?;
         let done = sqlx::query(
             "UPDATE eid_issuer_keys SET sign_until = $1 \
              WHERE kid = $2 AND sign_until > $1 AND not_before < $1",
@@ -201,7 +201,7 @@ impl EidStore for SqliteStore {
     }
 
     async fn insert_trust_list(&self, list: &StoredTrustList) -> Result<(), StoreError> {
-        let mut tx = self.write.begin_with("BEGIN IMMEDIATE").await.map_err(db)?;
+        let (_turn, mut tx) = self.begin_write().await?;
         insert_list_in(&mut tx, list).await?;
         tx.commit().await.map_err(db)
     }
@@ -230,7 +230,7 @@ impl EidStore for SqliteStore {
     }
 
     async fn activate_card(&self, card: &StoredCard) -> Result<(), StoreError> {
-        let mut tx = self.write.begin_with("BEGIN IMMEDIATE").await.map_err(db)?;
+        let (_turn, mut tx) = self.begin_write().await?;
         revoke_cards_in(
             &mut tx,
             card.account,
@@ -278,7 +278,7 @@ impl EidStore for SqliteStore {
     ) -> Result<bool, StoreError> {
         // A revoked card matches nothing (revocation is final; the trigger
         // would refuse the write).
-        let mut tx = self.write.begin_with("BEGIN IMMEDIATE").await.map_err(db)?;
+        let (_turn, mut tx) = self.begin_write().await?;
         let done = sqlx::query(
             "UPDATE eid_cards SET status = $1, reason = $2, changed_at = $3 \
              WHERE id = $4 AND status = $5 AND status <> 'revoked'",
@@ -301,7 +301,7 @@ impl EidStore for SqliteStore {
         reason: CardStatusReason,
         at: Timestamp,
     ) -> Result<u64, StoreError> {
-        let mut tx = self.write.begin_with("BEGIN IMMEDIATE").await.map_err(db)?;
+        let (_turn, mut tx) = self.begin_write().await?;
         let revoked = revoke_cards_in(&mut tx, account, reason, at).await?;
         tx.commit().await.map_err(db)?;
         Ok(revoked)
@@ -332,7 +332,7 @@ impl EidStore for SqliteStore {
         presentations: &[DevicePresentation],
         at: Timestamp,
     ) -> Result<Vec<[u8; 16]>, StoreError> {
-        let mut tx = self.write.begin_with("BEGIN IMMEDIATE").await.map_err(db)?;
+        let (_turn, mut tx) = self.begin_write().await?;
         let mut new = Vec::new();
         for p in presentations {
             let inserted = sqlx::query(
@@ -391,7 +391,7 @@ impl EidStore for SqliteStore {
         if keys.is_empty() && lists.is_empty() && cards.is_empty() {
             return Ok(());
         }
-        let mut tx = self.write.begin_with("BEGIN IMMEDIATE").await.map_err(db)?;
+        let (_turn, mut tx) = self.begin_write().await?;
         for key in keys {
             insert_key_in(&mut tx, key).await?;
         }

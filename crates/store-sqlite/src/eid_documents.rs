@@ -112,6 +112,7 @@ impl EidDocumentStore for SqliteStore {
         document: Uuid,
         at: Timestamp,
     ) -> Result<bool, StoreError> {
+        let _turn = self.write_turn().await;
         let done = sqlx::query(
             "UPDATE eid_documents SET revoked_at = max($1, issued_at) \
              WHERE id = $2 AND account_id = $3 AND revoked_at IS NULL",
@@ -192,7 +193,7 @@ impl EidDocumentStore for SqliteStore {
         if documents.is_empty() {
             return Ok(());
         }
-        let mut tx = self.write.begin_with("BEGIN IMMEDIATE").await.map_err(db)?;
+        let (_turn, mut tx) = self.begin_write().await?;
         for d in documents {
             insert_document_with(&mut *tx, d).await?;
         }

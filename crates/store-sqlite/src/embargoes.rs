@@ -76,7 +76,7 @@ impl EmbargoStore for SqliteStore {
         decided_by: StaffId,
         at: Timestamp,
     ) -> Result<bool, StoreError> {
-        let mut tx = self.write.begin_with("BEGIN IMMEDIATE").await.map_err(db)?;
+        let (_turn, mut tx) = self.begin_write().await?;
         let done = sqlx::query(
             "UPDATE embargoes SET status = $1, approved_by = $2, decided_at = $3 \
              WHERE id = $4 AND status = 'requested'",
@@ -141,7 +141,7 @@ impl EmbargoStore for SqliteStore {
         if embargoes.is_empty() {
             return Ok(());
         }
-        let mut tx = self.write.begin_with("BEGIN IMMEDIATE").await.map_err(db)?;
+        let (_turn, mut tx) = self.begin_write().await?;
         for e in embargoes {
             insert_in(&mut tx, e).await?;
         }

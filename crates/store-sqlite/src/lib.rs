@@ -1,10 +1,12 @@
 //! The SQLite store: the embedded default.
 //!
 //! Durability: WAL with `synchronous=FULL`, so an acknowledged write survives
-//! power loss. Every write goes through one writer connection and starts with
-//! `BEGIN IMMEDIATE`, which takes the write lock up front (a deferred transaction
-//! that later writes gets SQLITE_BUSY whatever the busy timeout). Reads use a
-//! separate pool and never block the writer.
+//! power loss. Every write starts with `BEGIN IMMEDIATE`, which takes the
+//! write lock up front (a deferred transaction that later writes gets
+//! SQLITE_BUSY whatever the busy timeout). Writes go through one sqlx writer
+//! connection, except the access log's batches, which have a connection of
+//! their own (`direct`); SQLite's write lock takes them in turn. Reads use a
+//! separate pool and never block a writer.
 
 use async_trait::async_trait;
 use shengshi_domain::{AccountId, InstallationId, SecurityEvent, SubjectId, Timestamp};
@@ -15,14 +17,16 @@ use shengshi_store::{
     StoredAccount, StoredDataKey, StoredPhoneChallenge, StoredPlatformSecret,
 };
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{Row, SqlitePool};
+use sqlx::{Row, Sqlite, SqlitePool, Transaction};
 use std::str::FromStr;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use uuid::Uuid;
 
 mod access_log;
 mod casework;
 mod corrections;
+mod direct;
 mod eid;
 mod eid_documents;
 mod embargoes;
@@ -38,6 +42,9 @@ mod verifiers;
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
 const READ_CONNECTIONS: u32 = 4;
+/// How long a writer waits for another's transaction (this process's other
+/// writer, or another process) before it gives up.
+pub(crate) const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// Prepared statements the writer keeps (the default is 100).
 const WRITER_STATEMENTS: usize = 2_000;
 
@@ -45,6 +52,10 @@ const WRITER_STATEMENTS: usize = 2_000;
 pub struct SqliteStore {
     read: SqlitePool,
     write: SqlitePool,
+    /// The access log's writer connection (see `direct`).
+    direct: Arc<Mutex<rusqlite::Connection>>,
+    /// Whose turn it is to write (see [`SqliteStore::write_turn`]).
+    turn: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl SqliteStore {
@@ -60,7 +71,7 @@ impl SqliteStore {
             // stay in memory instead of spilling to a temporary file.
             .pragma("temp_store", "memory")
             .pragma("wal_autocheckpoint", "10000")
-            .busy_timeout(Duration::from_secs(5));
+            .busy_timeout(BUSY_TIMEOUT);
         // A connection to a local file does not go stale: no ping (a round
         // trip to the connection's thread) before each use. The writer's
         // batched statements (a row per batched item) have as many shapes as
@@ -76,10 +87,41 @@ impl SqliteStore {
             .max_connections(READ_CONNECTIONS)
             .test_before_acquire(false)
             .acquire_timeout(Duration::from_secs(10))
-            .connect_with(options)
+            .connect_with(options.clone())
             .await
             .map_err(unreachable)?;
-        Ok(Self { read, write })
+        let direct = direct::open(options.get_filename())?;
+        Ok(Self {
+            read,
+            write,
+            direct: Arc::new(Mutex::new(direct)),
+            turn: Arc::new(tokio::sync::Mutex::new(())),
+        })
+    }
+
+    /// Waits for this writer's turn. The process's writers (sqlx's writer
+    /// connection and the access log's own) take turns in the order they
+    /// asked: SQLite itself only polls a busy database, so a writer that
+    /// commits back to back (the access log under load) could otherwise keep
+    /// another waiting until its busy timeout.
+    pub(crate) async fn write_turn(&self) -> tokio::sync::MutexGuard<'_, ()> {
+        self.turn.lock().await
+    }
+
+    /// Begins a write transaction (`BEGIN IMMEDIATE`) on sqlx's writer
+    /// connection, in turn. Keep the turn until the transaction ends.
+    async fn begin_write(
+        &self,
+    ) -> Result<
+        (
+            tokio::sync::MutexGuard<'_, ()>,
+            Transaction<'static, Sqlite>,
+        ),
+        StoreError,
+    > {
+        let turn = self.write_turn().await;
+        let tx = self.write.begin_with("BEGIN IMMEDIATE").await.map_err(db)?;
+        Ok((turn, tx))
     }
 
     async fn applied_versions(&self) -> Result<Vec<i64>, StoreError> {
@@ -153,6 +195,7 @@ impl AdminStore for SqliteStore {
 
     async fn migrate(&self) -> Result<SchemaStatus, StoreError> {
         self.schema_status().await?; // refuses a newer schema before touching anything
+        let _turn = self.write_turn().await;
         MIGRATOR
             .run(&self.write)
             .await
@@ -200,7 +243,7 @@ impl InstallationStore for SqliteStore {
     }
 
     async fn create_installation(&self, i: &Installation) -> Result<(), StoreError> {
-        let mut tx = self.write.begin_with("BEGIN IMMEDIATE").await.map_err(db)?;
+        let (_turn, mut tx) = self.begin_write().await?;
         sqlx::query(
             "INSERT INTO installation (singleton, id, created_at, kek_id, kek_check, envelope_algorithm, demo) \
              VALUES (1, $1, $2, $3, $4, $5, $6)",
@@ -221,7 +264,7 @@ impl InstallationStore for SqliteStore {
     }
 
     async fn set_kek(&self, kek_id: &str, kek_check: &[u8]) -> Result<(), StoreError> {
-        let mut tx = self.write.begin_with("BEGIN IMMEDIATE").await.map_err(db)?;
+        let (_turn, mut tx) = self.begin_write().await?;
         sqlx::query("UPDATE installation SET kek_id = $1, kek_check = $2 WHERE singleton = 1")
             .bind(kek_id)
             .bind(kek_check)
@@ -238,7 +281,7 @@ impl SecurityEventStore for SqliteStore {
         if events.is_empty() {
             return Ok(());
         }
-        let mut tx = self.write.begin_with("BEGIN IMMEDIATE").await.map_err(db)?;
+        let (_turn, mut tx) = self.begin_write().await?;
         for e in events {
             sqlx::query("INSERT INTO security_events (id, at, kind, actor, event) VALUES ($1, $2, $3, $4, $5)")
                 .bind(e.id.as_uuid())
@@ -306,7 +349,7 @@ const DATA_KEY_COLUMNS: &str =
 #[async_trait]
 impl DataKeyStore for SqliteStore {
     async fn insert_data_keys(&self, keys: &[StoredDataKey]) -> Result<(), StoreError> {
-        let mut tx = self.write.begin_with("BEGIN IMMEDIATE").await.map_err(db)?;
+        let (_turn, mut tx) = self.begin_write().await?;
         for k in keys {
             sqlx::query(&format!(
                 "INSERT INTO data_keys ({DATA_KEY_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7)"
@@ -358,7 +401,7 @@ impl DataKeyStore for SqliteStore {
     }
 
     async fn rewrap_data_keys(&self, rewraps: &[DataKeyRewrap]) -> Result<u64, StoreError> {
-        let mut tx = self.write.begin_with("BEGIN IMMEDIATE").await.map_err(db)?;
+        let (_turn, mut tx) = self.begin_write().await?;
         let mut applied = 0;
         for r in rewraps {
             applied += sqlx::query(
@@ -383,7 +426,7 @@ impl DataKeyStore for SqliteStore {
         subject: SubjectId,
         at: Timestamp,
     ) -> Result<bool, StoreError> {
-        let mut tx = self.write.begin_with("BEGIN IMMEDIATE").await.map_err(db)?;
+        let (_turn, mut tx) = self.begin_write().await?;
         let done = sqlx::query(
             "UPDATE data_keys SET wrapped_key = NULL, destroyed_at = $1 WHERE subject_id = $2 AND wrapped_key IS NOT NULL",
         )
@@ -403,7 +446,7 @@ impl PlatformSecretStore for SqliteStore {
         &self,
         s: &StoredPlatformSecret,
     ) -> Result<StoredPlatformSecret, StoreError> {
-        let mut tx = self.write.begin_with("BEGIN IMMEDIATE").await.map_err(db)?;
+        let (_turn, mut tx) = self.begin_write().await?;
         sqlx::query(
             "INSERT INTO platform_secrets (name, kek_id, wrapped, created_at) VALUES ($1, $2, $3, $4) \
              ON CONFLICT (name) DO NOTHING",
@@ -442,7 +485,7 @@ impl PlatformSecretStore for SqliteStore {
         kek_id: &str,
         wrapped: &[u8],
     ) -> Result<(), StoreError> {
-        let mut tx = self.write.begin_with("BEGIN IMMEDIATE").await.map_err(db)?;
+        let (_turn, mut tx) = self.begin_write().await?;
         sqlx::query("UPDATE platform_secrets SET kek_id = $1, wrapped = $2 WHERE name = $3")
             .bind(kek_id)
             .bind(wrapped)
@@ -492,7 +535,7 @@ impl PhoneChallengeStore for SqliteStore {
         caps: &[SendCap],
         not_since: Timestamp,
     ) -> Result<(), ChallengeRefused> {
-        let mut tx = self.write.begin_with("BEGIN IMMEDIATE").await.map_err(db)?;
+        let (_turn, mut tx) = self.begin_write().await?;
         // Counting first takes the per-number counter row's lock, so two sends to
         // one number are serialised before the resend check below.
         for cap in caps {
@@ -565,7 +608,7 @@ impl PhoneChallengeStore for SqliteStore {
     }
 
     async fn take_phone_attempt(&self, id: Uuid, max: u32) -> Result<Option<u32>, StoreError> {
-        let mut tx = self.write.begin_with("BEGIN IMMEDIATE").await.map_err(db)?;
+        let (_turn, mut tx) = self.begin_write().await?;
         let used: Option<i64> = sqlx::query_scalar(
             "UPDATE phone_challenges SET attempts = attempts + 1 \
              WHERE id = $1 AND consumed_at IS NULL AND attempts < $2 RETURNING attempts",
@@ -580,7 +623,7 @@ impl PhoneChallengeStore for SqliteStore {
     }
 
     async fn consume_phone_challenge(&self, id: Uuid, at: Timestamp) -> Result<bool, StoreError> {
-        let mut tx = self.write.begin_with("BEGIN IMMEDIATE").await.map_err(db)?;
+        let (_turn, mut tx) = self.begin_write().await?;
         let done = sqlx::query(
             "UPDATE phone_challenges SET consumed_at = $1 WHERE id = $2 AND consumed_at IS NULL",
         )
@@ -667,7 +710,7 @@ impl AccountStore for SqliteStore {
         account: &StoredAccount,
         key: &StoredDataKey,
     ) -> Result<(), StoreError> {
-        let mut tx = self.write.begin_with("BEGIN IMMEDIATE").await.map_err(db)?;
+        let (_turn, mut tx) = self.begin_write().await?;
         insert_data_key(&mut tx, key).await?;
         insert_account(&mut tx, account).await?;
         tx.commit().await.map_err(db)
@@ -736,7 +779,7 @@ impl AccountStore for SqliteStore {
     }
 
     async fn insert_accounts(&self, accounts: &[StoredAccount]) -> Result<(), StoreError> {
-        let mut tx = self.write.begin_with("BEGIN IMMEDIATE").await.map_err(db)?;
+        let (_turn, mut tx) = self.begin_write().await?;
         for account in accounts {
             insert_account(&mut tx, account).await?;
         }
@@ -748,7 +791,7 @@ impl AccountStore for SqliteStore {
         account: AccountId,
         at: Timestamp,
     ) -> Result<bool, StoreError> {
-        let mut tx = self.write.begin_with("BEGIN IMMEDIATE").await.map_err(db)?;
+        let (_turn, mut tx) = self.begin_write().await?;
         let done = sqlx::query(
             "UPDATE accounts SET in_person_verified_at = $1, updated_at = $1 \
              WHERE id = $2 AND status = 'active'",
@@ -768,7 +811,7 @@ impl AccountStore for SqliteStore {
         level: i64,
         at: Timestamp,
     ) -> Result<(), StoreError> {
-        let mut tx = self.write.begin_with("BEGIN IMMEDIATE").await.map_err(db)?;
+        let (_turn, mut tx) = self.begin_write().await?;
         sqlx::query(
             "UPDATE accounts SET assurance_level = $1, updated_at = $2 \
              WHERE id = $3 AND status = 'active'",
@@ -789,7 +832,7 @@ impl AccountStore for SqliteStore {
         key: &StoredDataKey,
         at: Timestamp,
     ) -> Result<(), StoreError> {
-        let mut tx = self.write.begin_with("BEGIN IMMEDIATE").await.map_err(db)?;
+        let (_turn, mut tx) = self.begin_write().await?;
         let evicted = sqlx::query(
             "UPDATE accounts SET status = 'evicted', updated_at = $1 \
              WHERE id = $2 AND status = 'active'",
@@ -828,7 +871,7 @@ impl AccountStore for SqliteStore {
     }
 
     async fn close_account(&self, account: AccountId, at: Timestamp) -> Result<bool, StoreError> {
-        let mut tx = self.write.begin_with("BEGIN IMMEDIATE").await.map_err(db)?;
+        let (_turn, mut tx) = self.begin_write().await?;
         let closed = sqlx::query(
             "UPDATE accounts SET status = 'closed', updated_at = $1 \
              WHERE id = $2 AND status = 'active'",

@@ -1,6 +1,6 @@
 //! Mandates on SQLite (see `shengshi_store::MandateStore`).
 //!
-//! Every write runs on the one writer connection under `BEGIN IMMEDIATE`, so a
+//! Every write runs under `BEGIN IMMEDIATE` (the database's one write lock), so a
 //! revocation and an action are serialised: an action's transaction reads the
 //! mandate as the last committed revocation left it.
 
@@ -169,7 +169,7 @@ impl MandateStore for SqliteStore {
         grantor: AccountId,
         at: Timestamp,
     ) -> Result<Revocation, StoreError> {
-        let mut tx = self.write.begin_with("BEGIN IMMEDIATE").await.map_err(db)?;
+        let (_turn, mut tx) = self.begin_write().await?;
         let Some(mut mandate) = mandate_in(&mut tx, id).await? else {
             return Ok(Revocation::NotFound);
         };
@@ -190,7 +190,7 @@ impl MandateStore for SqliteStore {
     }
 
     async fn record_mandate_action(&self, action: &MandateAction) -> Result<(), ActionRefused> {
-        let mut tx = self.write.begin_with("BEGIN IMMEDIATE").await.map_err(db)?;
+        let (_turn, mut tx) = self.begin_write().await?;
         let mandate = mandate_in(&mut tx, action.mandate)
             .await?
             .ok_or(ActionRefused::NoSuchMandate)?;
@@ -261,7 +261,7 @@ impl MandateStore for SqliteStore {
         if mandates.is_empty() {
             return Ok(());
         }
-        let mut tx = self.write.begin_with("BEGIN IMMEDIATE").await.map_err(db)?;
+        let (_turn, mut tx) = self.begin_write().await?;
         for m in mandates {
             insert_mandate_in(&mut tx, m).await?;
         }
@@ -272,7 +272,7 @@ impl MandateStore for SqliteStore {
         if actions.is_empty() {
             return Ok(());
         }
-        let mut tx = self.write.begin_with("BEGIN IMMEDIATE").await.map_err(db)?;
+        let (_turn, mut tx) = self.begin_write().await?;
         for a in actions {
             insert_action_in(&mut tx, a).await?;
         }

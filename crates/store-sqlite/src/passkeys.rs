@@ -53,7 +53,7 @@ async fn insert(
 #[async_trait]
 impl PasskeyStore for SqliteStore {
     async fn insert_passkey(&self, passkey: &StoredPasskey) -> Result<(), StoreError> {
-        let mut tx = self.write.begin_with("BEGIN IMMEDIATE").await.map_err(db)?;
+        let (_turn, mut tx) = self.begin_write().await?;
         insert(&mut tx, passkey).await?;
         tx.commit().await.map_err(db)
     }
@@ -95,7 +95,7 @@ impl PasskeyStore for SqliteStore {
         passkey: &str,
         at: Timestamp,
     ) -> Result<bool, StoreError> {
-        let mut tx = self.write.begin_with("BEGIN IMMEDIATE").await.map_err(db)?;
+        let (_turn, mut tx) = self.begin_write().await?;
         let done = sqlx::query(
             "UPDATE passkeys SET passkey = $1, last_used_at = $2 \
              WHERE credential_id = $3 AND revoked_at IS NULL",
@@ -116,7 +116,7 @@ impl PasskeyStore for SqliteStore {
         credential_id: &[u8],
         at: Timestamp,
     ) -> Result<bool, StoreError> {
-        let mut tx = self.write.begin_with("BEGIN IMMEDIATE").await.map_err(db)?;
+        let (_turn, mut tx) = self.begin_write().await?;
         let done = sqlx::query(
             "UPDATE passkeys SET revoked_at = $1 WHERE credential_id = $2 \
              AND owner_kind = $3 AND owner_id = $4 AND revoked_at IS NULL",
@@ -151,7 +151,7 @@ impl PasskeyStore for SqliteStore {
     }
 
     async fn insert_passkeys(&self, passkeys: &[StoredPasskey]) -> Result<(), StoreError> {
-        let mut tx = self.write.begin_with("BEGIN IMMEDIATE").await.map_err(db)?;
+        let (_turn, mut tx) = self.begin_write().await?;
         for passkey in passkeys {
             insert(&mut tx, passkey).await?;
         }
@@ -159,7 +159,7 @@ impl PasskeyStore for SqliteStore {
     }
 
     async fn create_ceremony(&self, c: &StoredCeremony, now: Timestamp) -> Result<(), StoreError> {
-        let mut tx = self.write.begin_with("BEGIN IMMEDIATE").await.map_err(db)?;
+        let (_turn, mut tx) = self.begin_write().await?;
         sqlx::query("DELETE FROM webauthn_ceremonies WHERE expires_at <= $1")
             .bind(now.unix_millis())
             .execute(&mut *tx)
@@ -187,7 +187,7 @@ impl PasskeyStore for SqliteStore {
         purpose: CeremonyPurpose,
         now: Timestamp,
     ) -> Result<Option<StoredCeremony>, StoreError> {
-        let mut tx = self.write.begin_with("BEGIN IMMEDIATE").await.map_err(db)?;
+        let (_turn, mut tx) = self.begin_write().await?;
         let row = sqlx::query(
             "DELETE FROM webauthn_ceremonies WHERE id_hash = $1 AND purpose = $2 \
              RETURNING owner_kind, owner_id, state, expires_at",

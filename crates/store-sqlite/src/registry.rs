@@ -53,7 +53,7 @@ impl RegistryStore for SqliteStore {
         new_keys: &[StoredDataKey],
         records: &[StoredRegistryRecord],
     ) -> Result<(), StoreError> {
-        let mut tx = self.write.begin_with("BEGIN IMMEDIATE").await.map_err(db)?;
+        let (_turn, mut tx) = self.begin_write().await?;
         // Many rows per statement: one statement per row costs more than the rows.
         for chunk in new_keys.chunks(ROWS_PER_STATEMENT) {
             let sql = format!(

@@ -29,7 +29,7 @@ fn from_row(r: sqlx::sqlite::SqliteRow) -> Result<StoredSession, StoreError> {
 #[async_trait]
 impl SessionStore for SqliteStore {
     async fn create_session(&self, s: &StoredSession) -> Result<(), StoreError> {
-        let mut tx = self.write.begin_with("BEGIN IMMEDIATE").await.map_err(db)?;
+        let (_turn, mut tx) = self.begin_write().await?;
         sqlx::query(&format!(
             "INSERT INTO sessions ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7)"
         ))
@@ -59,7 +59,7 @@ impl SessionStore for SqliteStore {
     }
 
     async fn touch_session(&self, token_hash: &[u8], at: Timestamp) -> Result<(), StoreError> {
-        let mut tx = self.write.begin_with("BEGIN IMMEDIATE").await.map_err(db)?;
+        let (_turn, mut tx) = self.begin_write().await?;
         sqlx::query(
             "UPDATE sessions SET last_seen_at = $1 WHERE token_hash = $2 AND last_seen_at < $1",
         )
@@ -72,7 +72,7 @@ impl SessionStore for SqliteStore {
     }
 
     async fn revoke_session(&self, token_hash: &[u8], at: Timestamp) -> Result<bool, StoreError> {
-        let mut tx = self.write.begin_with("BEGIN IMMEDIATE").await.map_err(db)?;
+        let (_turn, mut tx) = self.begin_write().await?;
         let done = sqlx::query(
             "UPDATE sessions SET revoked_at = $1 WHERE token_hash = $2 AND revoked_at IS NULL",
         )
@@ -112,7 +112,7 @@ impl SessionStore for SqliteStore {
         token_hash: &[u8],
         at: Timestamp,
     ) -> Result<bool, StoreError> {
-        let mut tx = self.write.begin_with("BEGIN IMMEDIATE").await.map_err(db)?;
+        let (_turn, mut tx) = self.begin_write().await?;
         let done = sqlx::query(
             "UPDATE sessions SET revoked_at = $1 \
              WHERE token_hash = $2 AND account_id = $3 AND revoked_at IS NULL",
@@ -132,7 +132,7 @@ impl SessionStore for SqliteStore {
         account: AccountId,
         at: Timestamp,
     ) -> Result<u64, StoreError> {
-        let mut tx = self.write.begin_with("BEGIN IMMEDIATE").await.map_err(db)?;
+        let (_turn, mut tx) = self.begin_write().await?;
         let done = sqlx::query(
             "UPDATE sessions SET revoked_at = $1 WHERE account_id = $2 AND revoked_at IS NULL",
         )

@@ -81,7 +81,7 @@ fn bind_insert<'q>(
 #[async_trait]
 impl StaffStore for SqliteStore {
     async fn insert_staff(&self, staff: &StoredStaff) -> Result<(), StoreError> {
-        let mut tx = self.write.begin_with("BEGIN IMMEDIATE").await.map_err(db)?;
+        let (_turn, mut tx) = self.begin_write().await?;
         bind_insert(staff).execute(&mut *tx).await.map_err(db)?;
         tx.commit().await.map_err(db)
     }
@@ -120,7 +120,7 @@ impl StaffStore for SqliteStore {
     }
 
     async fn set_staff_disabled(&self, id: StaffId, disabled: bool) -> Result<bool, StoreError> {
-        let mut tx = self.write.begin_with("BEGIN IMMEDIATE").await.map_err(db)?;
+        let (_turn, mut tx) = self.begin_write().await?;
         let done = sqlx::query("UPDATE staff SET disabled = $2 WHERE id = $1")
             .bind(id.as_uuid())
             .bind(disabled)
@@ -139,7 +139,7 @@ impl StaffStore for SqliteStore {
         max: u32,
         lock_until: Timestamp,
     ) -> Result<StaffFailure, StoreError> {
-        let mut tx = self.write.begin_with("BEGIN IMMEDIATE").await.map_err(db)?;
+        let (_turn, mut tx) = self.begin_write().await?;
         let row = sqlx::query(FAILURE)
             .bind(id.as_uuid())
             .bind(at.unix_millis())
@@ -159,7 +159,7 @@ impl StaffStore for SqliteStore {
     }
 
     async fn record_staff_success(&self, id: StaffId, step: i64) -> Result<bool, StoreError> {
-        let mut tx = self.write.begin_with("BEGIN IMMEDIATE").await.map_err(db)?;
+        let (_turn, mut tx) = self.begin_write().await?;
         let done = sqlx::query(SUCCESS)
             .bind(id.as_uuid())
             .bind(step)
@@ -190,7 +190,7 @@ impl StaffStore for SqliteStore {
     }
 
     async fn insert_staff_many(&self, staff: &[StoredStaff]) -> Result<(), StoreError> {
-        let mut tx = self.write.begin_with("BEGIN IMMEDIATE").await.map_err(db)?;
+        let (_turn, mut tx) = self.begin_write().await?;
         for s in staff {
             bind_insert(s).execute(&mut *tx).await.map_err(db)?;
         }

@@ -27,7 +27,7 @@ fn from_row(r: sqlx::sqlite::SqliteRow) -> Result<StoredStaffSession, StoreError
 #[async_trait]
 impl StaffSessionStore for SqliteStore {
     async fn create_staff_session(&self, s: &StoredStaffSession) -> Result<(), StoreError> {
-        let mut tx = self.write.begin_with("BEGIN IMMEDIATE").await.map_err(db)?;
+        let (_turn, mut tx) = self.begin_write().await?;
         sqlx::query(&format!(
             "INSERT INTO staff_sessions ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6)"
         ))
@@ -63,7 +63,7 @@ impl StaffSessionStore for SqliteStore {
         token_hash: &[u8],
         at: Timestamp,
     ) -> Result<(), StoreError> {
-        let mut tx = self.write.begin_with("BEGIN IMMEDIATE").await.map_err(db)?;
+        let (_turn, mut tx) = self.begin_write().await?;
         sqlx::query(
             "UPDATE staff_sessions SET last_seen_at = $1 WHERE token_hash = $2 AND last_seen_at < $1",
         )
@@ -80,7 +80,7 @@ impl StaffSessionStore for SqliteStore {
         token_hash: &[u8],
         at: Timestamp,
     ) -> Result<bool, StoreError> {
-        let mut tx = self.write.begin_with("BEGIN IMMEDIATE").await.map_err(db)?;
+        let (_turn, mut tx) = self.begin_write().await?;
         let done = sqlx::query(
             "UPDATE staff_sessions SET revoked_at = $1 WHERE token_hash = $2 AND revoked_at IS NULL",
         )
@@ -98,7 +98,7 @@ impl StaffSessionStore for SqliteStore {
         staff: StaffId,
         at: Timestamp,
     ) -> Result<u64, StoreError> {
-        let mut tx = self.write.begin_with("BEGIN IMMEDIATE").await.map_err(db)?;
+        let (_turn, mut tx) = self.begin_write().await?;
         let done = sqlx::query(
             "UPDATE staff_sessions SET revoked_at = $1 WHERE staff_id = $2 AND revoked_at IS NULL",
         )

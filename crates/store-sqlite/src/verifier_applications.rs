@@ -73,7 +73,7 @@ impl VerifierApplicationStore for SqliteStore {
     ) -> Result<bool, StoreError> {
         // One writer connection and BEGIN IMMEDIATE: the count cannot go
         // stale before the insert.
-        let mut tx = self.write.begin_with("BEGIN IMMEDIATE").await.map_err(db)?;
+        let (_turn, mut tx) = self.begin_write().await?;
         let sent: i64 = sqlx::query_scalar(
             "SELECT count(*) FROM verifier_applications \
              WHERE address_mac = $1 AND submitted_at >= $2",
@@ -129,6 +129,7 @@ impl VerifierApplicationStore for SqliteStore {
         at: Timestamp,
         reason: Option<&str>,
     ) -> Result<bool, StoreError> {
+        let _turn = self.write_turn().await;
         let done = sqlx::query(
             "UPDATE verifier_applications SET status = $1, decided_by = $2, decided_at = $3, \
              reason = $4 WHERE id = $5 AND status = 'pending'",
@@ -145,6 +146,7 @@ impl VerifierApplicationStore for SqliteStore {
     }
 
     async fn set_application_verifier(&self, id: Uuid, verifier: Uuid) -> Result<bool, StoreError> {
+        let _turn = self.write_turn().await;
         let done = sqlx::query(
             "UPDATE verifier_applications SET verifier_id = $1 \
              WHERE id = $2 AND status = 'approved' AND verifier_id IS NULL",
@@ -183,7 +185,7 @@ impl VerifierApplicationStore for SqliteStore {
         if applications.is_empty() {
             return Ok(());
         }
-        let mut tx = self.write.begin_with("BEGIN IMMEDIATE").await.map_err(db)?;
+        let (_turn, mut tx) = self.begin_write().await?;
         for a in applications {
             insert_in(&mut tx, a).await?;
         }

@@ -4,14 +4,16 @@
 use async_trait::async_trait;
 use shengshi_domain::{CardId, SubjectId, Timestamp};
 use shengshi_store::{
-    claim_outcomes, claim_rows, split_claimed, ClaimOutcome, ClaimReads, StoreError,
-    StoredVerification, StoredVerifier, StoredVerifierKey, VerificationClaim, VerifierStore,
+    claim_outcomes, claim_rows, ClaimOutcome, ClaimReads, StoreError, StoredVerification,
+    StoredVerifier, StoredVerifierKey, VerificationClaim, VerifierStore,
 };
 use sqlx::sqlite::SqliteRow;
-use sqlx::{QueryBuilder, Row, Sqlite, Transaction};
-use std::collections::{HashMap, HashSet};
+use sqlx::{Row, Sqlite, Transaction};
+use std::collections::HashMap;
 
 use super::{db, timestamp, SqliteStore};
+use crate::direct::sqlite;
+use rusqlite::OptionalExtension;
 
 const VERIFIER_COLUMNS: &str = "id, name, category, purposes, status, created_at, changed_at";
 const KEY_COLUMNS: &str = "id, verifier_id, key_mac, created_at, revoked_at";
@@ -91,92 +93,99 @@ async fn insert_key_in(
 }
 
 /// Settles verification claims inside the access log's transaction (see
-/// `AccessLogStore::commit_access_batch`): a few statements per batch, not
-/// per claim, since every statement is a round trip to the one writer.
-pub(crate) async fn settle_claims(
-    tx: &mut Transaction<'_, Sqlite>,
+/// `AccessLogStore::commit_access_batch`), on the writer connection driven
+/// directly (`crate::direct`): a statement per key, card and claim.
+pub(crate) fn settle_claims(
+    tx: &rusqlite::Transaction<'_>,
     claims: &[VerificationClaim],
 ) -> Result<Vec<ClaimOutcome>, StoreError> {
     if claims.is_empty() {
         return Ok(Vec::new());
     }
-    // The keys (with their verifiers' status) and the cards in one
-    // statement: each statement is a round trip to the writer's thread,
-    // and every access in the batch waits for the writer.
-    let mut query = QueryBuilder::<Sqlite>::new(
-        "SELECT 'key' AS kind, k.id AS id, k.verifier_id AS verifier_id, \
-         k.revoked_at AS revoked_at, v.status AS status, NULL AS subject_id, NULL AS status_index \
-         FROM verifier_keys k JOIN verifiers v ON v.id = k.verifier_id WHERE k.id IN (",
-    );
-    let mut ids = query.separated(", ");
-    for key in ClaimReads::key_ids(claims) {
-        ids.push_bind(key);
-    }
-    query.push(
-        ") UNION ALL SELECT 'card', id, NULL, NULL, status, subject_id, status_index \
-         FROM eid_cards WHERE status_index IN (",
-    );
-    let mut indices = query.separated(", ");
-    for index in ClaimReads::status_indices(claims) {
-        indices.push_bind(index);
-    }
-    query.push(")");
     let mut reads = ClaimReads::default();
-    for r in query.build().fetch_all(&mut **tx).await.map_err(db)? {
-        let kind: String = r.try_get("kind").map_err(db)?;
-        let status: String = r.try_get("status").map_err(db)?;
-        let id: uuid::Uuid = r.try_get("id").map_err(db)?;
-        if kind == "key" {
-            let revoked_at: Option<i64> = r.try_get("revoked_at").map_err(db)?;
-            let verifier = r.try_get("verifier_id").map_err(db)?;
-            reads.add_key(id, verifier, revoked_at.is_some(), &status);
-        } else {
-            let subject = SubjectId::from_uuid(r.try_get("subject_id").map_err(db)?);
-            let index = r.try_get("status_index").map_err(db)?;
-            reads.add_card(index, CardId::from_uuid(id), subject, &status)?;
+    let mut key = tx
+        .prepare_cached(
+            "SELECT k.verifier_id, k.revoked_at IS NOT NULL, v.status \
+             FROM verifier_keys k JOIN verifiers v ON v.id = k.verifier_id WHERE k.id = ?1",
+        )
+        .map_err(sqlite)?;
+    for id in ClaimReads::key_ids(claims) {
+        let read = key
+            .query_row([id], |r| Ok((r.get(0)?, r.get(1)?, r.get::<_, String>(2)?)))
+            .optional()
+            .map_err(sqlite)?;
+        if let Some((verifier, revoked, status)) = read {
+            reads.add_key(id, verifier, revoked, &status);
+        }
+    }
+    let mut card = tx
+        .prepare_cached("SELECT id, subject_id, status FROM eid_cards WHERE status_index = ?1")
+        .map_err(sqlite)?;
+    for index in ClaimReads::status_indices(claims) {
+        let read = card
+            .query_row([index], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get::<_, String>(2)?))
+            })
+            .optional()
+            .map_err(sqlite)?;
+        if let Some((id, subject, status)) = read {
+            let (id, subject) = (CardId::from_uuid(id), SubjectId::from_uuid(subject));
+            reads.add_card(index, id, subject, &status)?;
         }
     }
 
     let checked = reads.check(claims);
-    let rows = claim_rows(claims, &checked);
+    let mut insert = tx
+        .prepare_cached(&format!(
+            "INSERT INTO eid_verifications ({VERIFICATION_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6) \
+             ON CONFLICT (cti) DO NOTHING"
+        ))
+        .map_err(sqlite)?;
+    let mut holder = tx
+        .prepare_cached(&format!(
+            "SELECT {VERIFICATION_COLUMNS} FROM eid_verifications WHERE cti = ?1"
+        ))
+        .map_err(sqlite)?;
     let mut holders = HashMap::new();
-    if !rows.is_empty() {
-        let mut insert = QueryBuilder::<Sqlite>::new(format!(
-            "INSERT INTO eid_verifications ({VERIFICATION_COLUMNS}) "
-        ));
-        insert.push_values(&rows, |mut b, v| {
-            b.push_bind(&v.cti)
-                .push_bind(v.verifier)
-                .push_bind(v.card.as_uuid())
-                .push_bind(v.subject.as_uuid())
-                .push_bind(v.verified_at.unix_millis())
-                .push_bind(v.expires_at.unix_millis());
-        });
-        // The rows inserted come back; only codes held before need a read.
-        insert.push(" ON CONFLICT (cti) DO NOTHING RETURNING cti");
-        let inserted: HashSet<String> = insert
-            .build_query_scalar::<String>()
-            .fetch_all(&mut **tx)
-            .await
-            .map_err(db)?
-            .into_iter()
-            .collect();
-        let held_before;
-        (holders, held_before) = split_claimed(rows, &inserted);
-        if !held_before.is_empty() {
-            let mut query = QueryBuilder::<Sqlite>::new(format!(
-                "SELECT {VERIFICATION_COLUMNS} FROM eid_verifications WHERE cti IN ("
-            ));
-            let mut ctis = query.separated(", ");
-            for row in &held_before {
-                ctis.push_bind(&row.cti);
-            }
-            query.push(")");
-            for r in query.build().fetch_all(&mut **tx).await.map_err(db)? {
-                let holder = verification_from_row(r)?;
-                holders.insert(holder.cti.clone(), holder);
-            }
-        }
+    for row in claim_rows(claims, &checked) {
+        let inserted = insert
+            .execute(rusqlite::params![
+                row.cti,
+                row.verifier,
+                row.card.as_uuid(),
+                row.subject.as_uuid(),
+                row.verified_at.unix_millis(),
+                row.expires_at.unix_millis(),
+            ])
+            .map_err(sqlite)?;
+        // Not inserted: the code was held before; read by whom.
+        let row = if inserted == 1 {
+            row
+        } else {
+            holder
+                .query_row([&row.cti], |r| {
+                    Ok((
+                        r.get(0)?,
+                        r.get(1)?,
+                        r.get(2)?,
+                        r.get(3)?,
+                        r.get(4)?,
+                        r.get(5)?,
+                    ))
+                })
+                .map_err(sqlite)
+                .and_then(|(cti, verifier, card, subject, verified_at, expires_at)| {
+                    Ok(StoredVerification {
+                        cti,
+                        verifier,
+                        card: CardId::from_uuid(card),
+                        subject: SubjectId::from_uuid(subject),
+                        verified_at: timestamp(verified_at)?,
+                        expires_at: timestamp(expires_at)?,
+                    })
+                })?
+        };
+        holders.insert(row.cti.clone(), row);
     }
     claim_outcomes(checked, claims, &holders)
 }
@@ -208,7 +217,7 @@ impl VerifierStore for SqliteStore {
         verifier: &StoredVerifier,
         key: &StoredVerifierKey,
     ) -> Result<(), StoreError> {
-        let mut tx = self.write.begin_with("BEGIN IMMEDIATE").await.map_err(db)?;
+        let (_turn, mut tx) = self.begin_write().await?;
         insert_verifier_in(&mut tx, verifier).await?;
         insert_key_in(&mut tx, key).await?;
         tx.commit().await.map_err(db)
@@ -244,7 +253,7 @@ impl VerifierStore for SqliteStore {
         status: &str,
         at: Timestamp,
     ) -> Result<bool, StoreError> {
-        let mut tx = self.write.begin_with("BEGIN IMMEDIATE").await.map_err(db)?;
+        let (_turn, mut tx) = self.begin_write().await?;
         let done = sqlx::query(
             "UPDATE verifiers SET status = $1, changed_at = $2 WHERE id = $3 AND status <> $1",
         )
@@ -271,7 +280,7 @@ impl VerifierStore for SqliteStore {
     }
 
     async fn replace_verifier_keys(&self, key: &StoredVerifierKey) -> Result<u64, StoreError> {
-        let mut tx = self.write.begin_with("BEGIN IMMEDIATE").await.map_err(db)?;
+        let (_turn, mut tx) = self.begin_write().await?;
         let revoked = sqlx::query(
             "UPDATE verifier_keys SET revoked_at = $1 WHERE verifier_id = $2 AND revoked_at IS NULL",
         )
@@ -338,7 +347,7 @@ impl VerifierStore for SqliteStore {
         if verifiers.is_empty() && keys.is_empty() && verifications.is_empty() {
             return Ok(());
         }
-        let mut tx = self.write.begin_with("BEGIN IMMEDIATE").await.map_err(db)?;
+        let (_turn, mut tx) = self.begin_write().await?;
         for verifier in verifiers {
             insert_verifier_in(&mut tx, verifier).await?;
         }

@@ -147,6 +147,36 @@ impl TestDb {
             }
         }
     }
+
+    /// SQLite only: another writer (as another process's would be) takes the
+    /// database's write lock and holds it until released.
+    pub async fn lock_sqlite_for_writing(&self) -> SqliteWriteLock {
+        use sqlx::Connection;
+        assert_eq!(self.backend, Backend::Sqlite, "a SQLite database");
+        let mut connection = sqlx::SqliteConnection::connect(&self.url)
+            .await
+            .expect("another connection");
+        sqlx::query("BEGIN IMMEDIATE")
+            .execute(&mut connection)
+            .await
+            .expect("the write lock");
+        SqliteWriteLock(connection)
+    }
+}
+
+/// Another writer's transaction on a SQLite database, holding its write lock
+/// (see [`TestDb::lock_sqlite_for_writing`]).
+#[derive(Debug)]
+pub struct SqliteWriteLock(sqlx::SqliteConnection);
+
+impl SqliteWriteLock {
+    /// Commits the (empty) transaction, releasing the lock.
+    pub async fn release(mut self) {
+        sqlx::query("COMMIT")
+            .execute(&mut self.0)
+            .await
+            .expect("the write lock released");
+    }
 }
 
 impl TestDb {

@@ -11,6 +11,7 @@ use shengshi_app::keys;
 use shengshi_app::transfer::{export, import};
 use shengshi_domain::access::{AccessEntry, Accessor, Purpose};
 use shengshi_domain::{Department, Role, StaffId, SubjectId};
+use shengshi_store::{StoredAccessEntry, StoredCheckpoint};
 use shengshi_test_support::{tests_on_both_backends, Backend, TestDb, TestServices};
 
 tests_on_both_backends!(
@@ -21,6 +22,7 @@ tests_on_both_backends!(
     a_deleted_entry_is_named_and_a_cut_tail_is_truncation,
     a_forged_checkpoint_signature_is_refused,
     two_writers_take_turns_and_the_log_verifies,
+    other_writes_are_not_starved_by_a_busy_access_log,
 );
 
 fn request(subject: SubjectId, purpose: Purpose) -> AccessRequest {
@@ -295,4 +297,88 @@ async fn two_writers_take_turns_and_the_log_verifies(backend: Backend) {
             .unwrap_or_else(|e| panic!("round {round}: {e}"));
     }
     assert_eq!(verify(&t).await.unwrap().entries, 5);
+}
+
+/// While accesses keep the log's batches committing back to back, other
+/// writes still get their turn (on SQLite the log has a connection of its
+/// own, and SQLite alone would only poll a busy database, up to its busy
+/// timeout).
+async fn other_writes_are_not_starved_by_a_busy_access_log(backend: Backend) {
+    let Some((t, subject)) = world_with_accesses(backend, 1).await else {
+        return;
+    };
+    let busy = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let mut readers = Vec::new();
+    for _ in 0..4 {
+        let (services, busy) = (t.services.clone(), busy.clone());
+        readers.push(tokio::spawn(async move {
+            let mut opened = 0;
+            while busy.load(std::sync::atomic::Ordering::SeqCst) {
+                door::open(&services, request(subject, Purpose::OwnAccount))
+                    .await
+                    .unwrap();
+                opened += 1;
+            }
+            opened
+        }));
+    }
+    for i in 0..30 {
+        keys::create(&t.services, SubjectId::new())
+            .await
+            .unwrap_or_else(|e| panic!("write {i} while the log is busy: {e}"));
+    }
+    busy.store(false, std::sync::atomic::Ordering::SeqCst);
+    let mut opened = 0;
+    for reader in readers {
+        opened += reader.await.unwrap();
+    }
+    assert!(opened > 0);
+    assert_eq!(verify(&t).await.unwrap().entries, 1 + opened);
+}
+
+/// On SQLite the access log writes through a connection of its own: while
+/// another writer holds the database, a batch waits for it without holding
+/// up its thread. (On this one-threaded runtime, a batch that blocked its
+/// thread until the lock came free would wait for ever: the lock is released
+/// by a task of the same thread.)
+#[tokio::test(flavor = "current_thread")]
+async fn on_sqlite_a_batch_waits_for_another_writer_without_holding_up_its_thread() {
+    let db = TestDb::sqlite();
+    let store = db.store().await;
+    let now = shengshi_domain::Timestamp::from_unix_millis(1_790_000_000_000).unwrap();
+    let entry = StoredAccessEntry {
+        leaf_index: 0,
+        subject: SubjectId::new(),
+        at: now,
+        entry: b"an entry".to_vec(),
+        leaf_hash: vec![1; 32],
+    };
+    let checkpoint = StoredCheckpoint {
+        tree_size: 1,
+        root_hash: vec![1; 32],
+        right_edge: "{}".into(),
+        note: "checkpoint 1".into(),
+        created_at: now,
+    };
+
+    let other_writer = db.lock_sqlite_for_writing().await;
+    let released = async {
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        other_writer.release().await;
+        std::time::Instant::now()
+    };
+    let appended = async {
+        let result = store
+            .append_access_batch(0, std::slice::from_ref(&entry), &checkpoint)
+            .await;
+        (result, std::time::Instant::now())
+    };
+    let (released_at, (result, appended_at)) = tokio::join!(released, appended);
+    result.expect("the batch is written once the other writer is done");
+    assert!(appended_at >= released_at, "the batch waited for the lock");
+    assert_eq!(store.access_entries(0, 10).await.unwrap(), vec![entry]);
+    assert_eq!(
+        store.latest_access_checkpoint().await.unwrap(),
+        Some(checkpoint)
+    );
 }
