@@ -103,20 +103,7 @@ impl TestDb {
 
     /// A migrated store on this database.
     pub async fn store(&self) -> Arc<dyn Store> {
-        let store: Arc<dyn Store> = match self.backend {
-            Backend::Sqlite => Arc::new(
-                shengshi_store_sqlite::SqliteStore::open(&self.url)
-                    .await
-                    .expect("open sqlite"),
-            ),
-            Backend::Postgres => Arc::new(
-                shengshi_store_postgres::PostgresStore::open(&self.url)
-                    .await
-                    .expect("open postgres"),
-            ),
-        };
-        store.migrate().await.expect("migrate");
-        store
+        open_store(self.backend, &self.url).await
     }
 
     /// Runs raw SQL beneath the store traits (to tamper, or to prove the
@@ -162,6 +149,25 @@ impl TestDb {
             .expect("the write lock");
         SqliteWriteLock(connection)
     }
+}
+
+/// A migrated store on the database at `url` (another process's view of a
+/// [`TestDb`], say).
+pub async fn open_store(backend: Backend, url: &str) -> Arc<dyn Store> {
+    let store: Arc<dyn Store> = match backend {
+        Backend::Sqlite => Arc::new(
+            shengshi_store_sqlite::SqliteStore::open(url)
+                .await
+                .expect("open sqlite"),
+        ),
+        Backend::Postgres => Arc::new(
+            shengshi_store_postgres::PostgresStore::open(url)
+                .await
+                .expect("open postgres"),
+        ),
+    };
+    store.migrate().await.expect("migrate");
+    store
 }
 
 /// Another writer's transaction on a SQLite database, holding its write lock

@@ -27,6 +27,7 @@ tests_on_both_backends!(
     a_batch_that_does_not_continue_the_log_keeps_no_claim,
     a_card_is_found_by_its_status_index,
     suspension_is_recorded_and_identity_is_kept,
+    a_storm_killed_mid_batch_keeps_every_answer_and_no_claim_without_its_entry,
 );
 
 async fn card(services: &Services, clock: &FixedClock, index: u32) -> StoredCard {
@@ -749,4 +750,202 @@ async fn suspension_is_recorded_and_identity_is_kept(backend: Backend) {
         .exec("UPDATE verifiers SET category = 'hotel'")
         .await
         .is_err());
+}
+
+/// Concurrent verifications in the child process of the crash test below.
+const CRASH_TASKS: usize = 16;
+/// Answers the crash test waits for before it kills the child.
+const CRASH_ANSWERS: usize = 300;
+const CRASH_SETUP: &str = "SHENGSHI_TEST_CRASH_SETUP";
+
+/// The code id of verification `n` of task `task` in the crash test.
+fn crash_cti(task: usize, n: usize) -> String {
+    format!("{task:08x}{n:024x}")
+}
+
+/// kill -9 while verifications are being committed: every verification
+/// that was answered is still claimed and logged; of those in flight, each
+/// has both its claim and its entry or neither; the log verifies and goes on.
+async fn a_storm_killed_mid_batch_keeps_every_answer_and_no_claim_without_its_entry(
+    backend: Backend,
+) {
+    let Some(TestServices {
+        db,
+        services,
+        clock,
+    }) = TestServices::new(backend).await
+    else {
+        return;
+    };
+    let store = services.store.clone();
+    let now = clock.now();
+    let hotel = verifier("西湖大酒店", "hotel", &["hotel_checkin"], now);
+    let hk = key(&hotel, 1, now);
+    store.insert_verifier(&hotel, &hk).await.unwrap();
+    let mut indices = Vec::new();
+    for index in 9101..9109 {
+        indices.push(card(&services, &clock, index).await.status_index);
+    }
+    let setup = db.dir().join("crash-setup.json");
+    let text = serde_json::json!({
+        "backend": backend.name(),
+        "url": db.url(),
+        "kek": db.dir().join("kek"),
+        "verifier": hotel.id,
+        "name": hotel.name,
+        "key": hk.id,
+        "indices": indices,
+    });
+    std::fs::write(&setup, text.to_string()).unwrap();
+
+    let mut child = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["child_verifies_until_killed", "--exact", "--ignored"])
+        .args(["--nocapture", "--test-threads", "1"])
+        .env(CRASH_SETUP, &setup)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let (sender, answers) = std::sync::mpsc::channel();
+    let stdout = child.stdout.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        use std::io::BufRead;
+        for line in std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+        {
+            if let Some(cti) = line.strip_prefix("held ") {
+                let _ = sender.send(cti.to_owned());
+            }
+        }
+    });
+    let mut answered = Vec::new();
+    while answered.len() < CRASH_ANSWERS {
+        match answers.recv_timeout(std::time::Duration::from_secs(60)) {
+            Ok(cti) => answered.push(cti),
+            Err(e) => panic!("{} answers, then {e}", answered.len()),
+        }
+    }
+    child.kill().unwrap(); // SIGKILL, in the middle of whatever batch is in flight
+    child.wait().unwrap();
+    reader.join().unwrap();
+    answered.extend(answers.try_iter());
+
+    let report = shengshi_app::audit::verify(store.as_ref(), services.access_log.verifier())
+        .await
+        .expect("the log verifies after the crash");
+    let entries = store.access_entries(0, u32::MAX).await.unwrap();
+    let logged: std::collections::HashSet<String> = entries
+        .iter()
+        .filter_map(|e| {
+            let entry = shengshi_domain::access::AccessEntry::from_bytes(&e.entry).ok()?;
+            Some(entry.reference?.strip_prefix("crash:")?.to_owned())
+        })
+        .collect();
+    for cti in &answered {
+        assert!(logged.contains(cti), "answered {cti} is in the log");
+        let holder = store.verification(cti).await.unwrap();
+        assert_eq!(holder.map(|h| h.verifier), Some(hotel.id), "{cti}");
+    }
+    // Every code each task may have had in flight: claimed if and only if logged.
+    for task in 0..CRASH_TASKS {
+        let tried = (0..)
+            .take_while(|n| logged.contains(&crash_cti(task, *n)))
+            .count();
+        for n in 0..tried + 8 {
+            let cti = crash_cti(task, n);
+            let claimed = store.verification(&cti).await.unwrap().is_some();
+            assert_eq!(claimed, logged.contains(&cti), "{cti}: claim and entry");
+        }
+    }
+
+    // The log goes on from where the crash left it.
+    let card = card(&services, &clock, 9200).await;
+    let again = shengshi_test_support::start_access_log(
+        store.clone(),
+        services.kek.as_ref(),
+        std::sync::Arc::new(clock.clone()),
+    )
+    .await;
+    let entry = shengshi_domain::access::AccessEntry {
+        id: shengshi_domain::EventId::new(),
+        at: now,
+        subject: card.subject,
+        accessor: shengshi_domain::access::Accessor::Verifier {
+            organisation: hotel.id,
+            name: hotel.name.clone(),
+        },
+        purpose: shengshi_domain::access::Purpose::EidVerification,
+        reference: None,
+        fields: Vec::new(),
+        embargo: None,
+    };
+    again.record(entry).await.unwrap();
+    let after = shengshi_app::audit::verify(store.as_ref(), services.access_log.verifier())
+        .await
+        .unwrap();
+    assert_eq!(after.entries, report.entries + 1);
+}
+
+/// The child process of the crash test above (run only by it): verifies
+/// fresh codes from [`CRASH_TASKS`] tasks at once, printing each answer,
+/// until it is killed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "the crash test's child process; it runs until killed"]
+async fn child_verifies_until_killed() {
+    use shengshi_app::access_log::{ClaimedAccess, ClaimedOutcome};
+    let Ok(path) = std::env::var(CRASH_SETUP) else {
+        return;
+    };
+    let setup: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let text = |name: &str| setup[name].as_str().unwrap().to_owned();
+    let backend = match text("backend").as_str() {
+        "sqlite" => Backend::Sqlite,
+        _ => Backend::Postgres,
+    };
+    let store = shengshi_test_support::open_store(backend, &text("url")).await;
+    let kek = shengshi_envelope::LocalKek::load(std::path::Path::new(&text("kek"))).unwrap();
+    let clock = std::sync::Arc::new(shengshi_domain::SystemClock);
+    let log = shengshi_test_support::start_access_log(store, &kek, clock.clone()).await;
+    let verifier: uuid::Uuid = text("verifier").parse().unwrap();
+    let key: uuid::Uuid = text("key").parse().unwrap();
+    let name = text("name");
+    let indices: Vec<u32> = serde_json::from_value(setup["indices"].clone()).unwrap();
+    let mut tasks = Vec::new();
+    for task in 0..CRASH_TASKS {
+        let (log, clock, name, indices) =
+            (log.clone(), clock.clone(), name.clone(), indices.clone());
+        tasks.push(tokio::spawn(async move {
+            for n in 0.. {
+                let cti = crash_cti(task, n);
+                let now = clock.now();
+                let access = ClaimedAccess {
+                    claim: VerificationClaim {
+                        cti: cti.clone(),
+                        verifier,
+                        key,
+                        status_index: indices[(task + n) % indices.len()],
+                        verified_at: now,
+                        expires_at: now.plus(Duration::seconds(60)),
+                    },
+                    at: now,
+                    accessor: shengshi_domain::access::Accessor::Verifier {
+                        organisation: verifier,
+                        name: name.clone(),
+                    },
+                    purpose: shengshi_domain::access::Purpose::EidVerification,
+                    reference: Some(format!("crash:{cti}")),
+                    fields: vec!["age_over_18".into()],
+                };
+                match log.record_claimed(access).await.unwrap() {
+                    ClaimedOutcome::Logged { .. } => println!("held {cti}"),
+                    other => panic!("{cti}: {other:?}"),
+                }
+            }
+        }));
+    }
+    for task in tasks {
+        task.await.unwrap();
+    }
 }
