@@ -63,6 +63,16 @@ enum Attempt {
 }
 
 impl SqliteStore {
+    /// Closes the access log's connection (later batches are refused).
+    pub(crate) fn close_direct(&self) {
+        let closing = self
+            .direct
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        drop(closing);
+    }
+
     /// Runs `work` in an immediate transaction on the access log's
     /// connection, on this thread, and commits it if `work` succeeds. `work`
     /// runs once the write lock is held (while another writer holds it, this
@@ -71,10 +81,13 @@ impl SqliteStore {
     where
         F: FnMut(&Transaction<'_>) -> Result<T, StoreError> + Send,
     {
-        let deadline = Instant::now() + crate::BUSY_TIMEOUT;
+        // The busy timeout counts from the first turn: waiting behind this
+        // process's other writers is not another process holding the lock.
+        let mut deadline = None;
         let mut pause = FIRST_PAUSE;
         loop {
             let turn = self.write_turn().await;
+            let deadline = *deadline.get_or_insert_with(|| Instant::now() + crate::BUSY_TIMEOUT);
             let attempt = self.attempt(&mut work);
             drop(turn);
             match attempt {
@@ -97,11 +110,16 @@ impl SqliteStore {
         &self,
         work: &mut dyn FnMut(&Transaction<'_>) -> Result<T, StoreError>,
     ) -> Result<T, Attempt> {
-        let connection: &Mutex<rusqlite::Connection> = &self.direct;
+        let connection: &Mutex<Option<rusqlite::Connection>> = &self.direct;
         let mut run = move || {
             // A panic in `work` left no transaction open (rusqlite's
             // transaction rolls back as it drops), so the connection is sound.
             let mut connection = connection.lock().unwrap_or_else(PoisonError::into_inner);
+            let Some(connection) = connection.as_mut() else {
+                return Err(Attempt::Failed(StoreError::Unreachable(
+                    "the store is closed".into(),
+                )));
+            };
             let tx = match connection.transaction_with_behavior(TransactionBehavior::Immediate) {
                 Ok(tx) => tx,
                 Err(e) if is_busy(&e) => return Err(Attempt::Busy),

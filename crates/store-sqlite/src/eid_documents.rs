@@ -79,6 +79,7 @@ impl EidDocumentStore for SqliteStore {
     async fn insert_document(&self, d: &StoredDocument) -> Result<(), StoreError> {
         // One statement: the trigger claims the index in the same implicit
         // transaction, so a taken index leaves no row behind.
+        let _turn = self.write_turn().await;
         insert_document_with(&self.write, d).await
     }
 

@@ -5,8 +5,9 @@
 //! write lock up front (a deferred transaction that later writes gets
 //! SQLITE_BUSY whatever the busy timeout). Writes go through one sqlx writer
 //! connection, except the access log's batches, which have a connection of
-//! their own (`direct`); SQLite's write lock takes them in turn. Reads use a
-//! separate pool and never block a writer.
+//! their own (`direct`); the two take turns through
+//! [`SqliteStore::write_turn`], and other processes' writers through SQLite's
+//! write lock. Reads use a separate pool and never block a writer.
 
 use async_trait::async_trait;
 use shengshi_domain::{AccountId, InstallationId, SecurityEvent, SubjectId, Timestamp};
@@ -53,7 +54,7 @@ pub struct SqliteStore {
     read: SqlitePool,
     write: SqlitePool,
     /// The access log's writer connection (see `direct`).
-    direct: Arc<Mutex<rusqlite::Connection>>,
+    direct: Arc<Mutex<Option<rusqlite::Connection>>>,
     /// Whose turn it is to write (see [`SqliteStore::write_turn`]).
     turn: Arc<tokio::sync::Mutex<()>>,
 }
@@ -94,7 +95,7 @@ impl SqliteStore {
         Ok(Self {
             read,
             write,
-            direct: Arc::new(Mutex::new(direct)),
+            direct: Arc::new(Mutex::new(Some(direct))),
             turn: Arc::new(tokio::sync::Mutex::new(())),
         })
     }
@@ -215,6 +216,7 @@ impl AdminStore for SqliteStore {
     }
 
     async fn close(&self) {
+        self.close_direct();
         self.read.close().await;
         self.write.close().await;
     }

@@ -364,8 +364,11 @@ async fn on_sqlite_a_batch_waits_for_another_writer_without_holding_up_its_threa
     let other_writer = db.lock_sqlite_for_writing().await;
     let released = async {
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        // The lock may come free just before `release` returns: the time
+        // is taken before.
+        let releasing_at = std::time::Instant::now();
         other_writer.release().await;
-        std::time::Instant::now()
+        releasing_at
     };
     let appended = async {
         let result = store
@@ -376,9 +379,33 @@ async fn on_sqlite_a_batch_waits_for_another_writer_without_holding_up_its_threa
     let (released_at, (result, appended_at)) = tokio::join!(released, appended);
     result.expect("the batch is written once the other writer is done");
     assert!(appended_at >= released_at, "the batch waited for the lock");
-    assert_eq!(store.access_entries(0, 10).await.unwrap(), vec![entry]);
+    assert_eq!(
+        store.access_entries(0, 10).await.unwrap(),
+        vec![entry.clone()]
+    );
     assert_eq!(
         store.latest_access_checkpoint().await.unwrap(),
-        Some(checkpoint)
+        Some(checkpoint.clone())
+    );
+
+    // A closed store writes nothing more, through either connection.
+    store.close().await;
+    let next = StoredAccessEntry {
+        leaf_index: 1,
+        ..entry
+    };
+    let refused = store
+        .append_access_batch(
+            1,
+            &[next],
+            &StoredCheckpoint {
+                tree_size: 2,
+                ..checkpoint
+            },
+        )
+        .await;
+    assert!(
+        matches!(refused, Err(shengshi_store::StoreError::Unreachable(_))),
+        "{refused:?}"
     );
 }
