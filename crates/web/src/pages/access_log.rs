@@ -199,19 +199,20 @@ mod tests {
     }
 }
 
-/// A reference as a resident reads it: an e-ID code names its purpose and
-/// verifier in words and a short id; anything else is shown as recorded.
+/// A reference as a resident reads it: an e-ID code (minted, checked
+/// online, its portrait fetched) or a printable document named in words with
+/// the first 8 characters of its id, the same for a code's minting and its
+/// checks; anything else as recorded.
 fn reference_text(lang: Lang, reference: &str) -> String {
-    let mut parts = reference.split(':');
-    let (Some(kind), Some(purpose), Some(category), Some(id)) =
-        (parts.next(), parts.next(), parts.next(), parts.next())
-    else {
-        return reference.to_owned();
+    let parts: Vec<&str> = reference.split(':').collect();
+    let (label, id) = match parts.as_slice() {
+        ["eid-presentation" | "eid-offline", purpose, category, id] => {
+            (t(lang, &format!("card.choice.{purpose}.{category}")), *id)
+        }
+        ["eid-verification" | "eid-portrait", id] => (t(lang, "access.reference_code"), *id),
+        ["eid-document", id] => (t(lang, "card_document.title"), *id),
+        _ => return reference.to_owned(),
     };
-    if !matches!(kind, "eid-presentation" | "eid-offline") || parts.next().is_some() {
-        return reference.to_owned();
-    }
-    let label = t(lang, &format!("card.choice.{purpose}.{category}"));
     if label == shengshi_i18n::MISSING || id.len() < 8 || !id.is_ascii() {
         return reference.to_owned();
     }
@@ -236,7 +237,27 @@ mod reference_tests {
             reference_text(Lang::ZhCn, &format!("eid-offline:age_over_18:retail:{id}")),
             "证明已满18周岁 · 01234567"
         );
+        // A code's online check and portrait name the code as its minting did.
+        assert_eq!(
+            reference_text(Lang::En, &format!("eid-verification:{id}")),
+            "e-ID code · 01234567"
+        );
+        assert_eq!(
+            reference_text(Lang::ZhCn, &format!("eid-portrait:{id}")),
+            "电子身份码 · 01234567"
+        );
+        assert_eq!(
+            reference_text(
+                Lang::En,
+                "eid-document:0190aa3c-7d2e-7cc1-b0c4-4e1f6c2b9d10"
+            ),
+            "Printable identity document · 0190aa3c"
+        );
         assert_eq!(reference_text(Lang::En, "case:42"), "case:42");
+        assert_eq!(
+            reference_text(Lang::En, "eid-verification:short"),
+            "eid-verification:short"
+        );
         assert_eq!(
             reference_text(Lang::En, "eid-presentation:nonsense:hotel:0123456789"),
             "eid-presentation:nonsense:hotel:0123456789"
