@@ -280,6 +280,7 @@ pub async fn approve(
     let issued = verifiers::register(
         services,
         secrets,
+        Actor::Staff { id: cap.staff() },
         NewVerifier {
             name: application.name,
             category: application.category,
@@ -366,20 +367,20 @@ pub async fn organisations(
 pub async fn rotate_key(
     services: &Services,
     secrets: &PlatformSecrets,
-    _cap: &VerifierRegistrarCap,
+    cap: &VerifierRegistrarCap,
     id: uuid::Uuid,
 ) -> Result<IssuedKey, VerifierAdminError> {
-    verifiers::rotate_key(services, secrets, id).await
+    verifiers::rotate_key(services, secrets, Actor::Staff { id: cap.staff() }, id).await
 }
 
 /// Suspends (`active = false`) or resumes an organisation.
 pub async fn set_active(
     services: &Services,
-    _cap: &VerifierRegistrarCap,
+    cap: &VerifierRegistrarCap,
     id: uuid::Uuid,
     active: bool,
 ) -> Result<Verifier, VerifierAdminError> {
-    verifiers::set_active(services, id, active).await
+    verifiers::set_active(services, Actor::Staff { id: cap.staff() }, id, active).await
 }
 
 #[cfg(test)]

@@ -218,10 +218,12 @@ fn check_new(new: &NewVerifier) -> Result<String, VerifierAdminError> {
     Ok(name.to_owned())
 }
 
-/// Registers an organisation and issues its first API key.
+/// Registers an organisation and issues its first API key. `by` is who the
+/// security log names: the operator (CLI) or the staff member who approved.
 pub async fn register(
     services: &Services,
     secrets: &PlatformSecrets,
+    by: Actor,
     new: NewVerifier,
 ) -> Result<IssuedKey, VerifierAdminError> {
     let name = check_new(&new)?;
@@ -243,7 +245,7 @@ pub async fn register(
     };
     let (key, stored_key) = new_key(secrets, stored.id, now);
     services.store.insert_verifier(&stored, &stored_key).await?;
-    let record = |event| services.security_log.record(Actor::Operator, event);
+    let record = |event| services.security_log.record(by.clone(), event);
     record(SecurityEventKind::VerifierRegistered {
         verifier: stored.id,
         category: stored.category.clone(),
@@ -283,6 +285,7 @@ async fn verifier_or_not_found(
 pub async fn rotate_key(
     services: &Services,
     secrets: &PlatformSecrets,
+    by: Actor,
     id: uuid::Uuid,
 ) -> Result<IssuedKey, VerifierAdminError> {
     let verifier = verifier_or_not_found(services, id).await?;
@@ -291,7 +294,7 @@ pub async fn rotate_key(
     services
         .security_log
         .record(
-            Actor::Operator,
+            by,
             SecurityEventKind::VerifierKeyIssued {
                 verifier: id,
                 key: stored_key.id,
@@ -323,6 +326,7 @@ pub async fn list(services: &Services) -> Result<Vec<Verifier>, VerifierAdminErr
 /// is refused at once, whatever key it uses.
 pub async fn set_active(
     services: &Services,
+    by: Actor,
     id: uuid::Uuid,
     active: bool,
 ) -> Result<Verifier, VerifierAdminError> {
@@ -336,7 +340,7 @@ pub async fn set_active(
         services
             .security_log
             .record(
-                Actor::Operator,
+                by,
                 SecurityEventKind::VerifierStatusChanged {
                     verifier: id,
                     status: status.to_owned(),

@@ -24,6 +24,7 @@
 use anyhow::{bail, Context, Result};
 use shengshi_app::registration::{id_number_mac, Profile, PROFILE_CONTEXT};
 use shengshi_app::verifiers::{self, NewVerifier, RateLimits};
+use shengshi_domain::security::Actor;
 use shengshi_domain::{PhoneNumber, SystemClock};
 use shengshi_eid::{Purpose, VerifierCategory};
 use shengshi_envelope::{DataKey, KeyRef};
@@ -254,6 +255,7 @@ async fn prepare(app: &Application, count: usize) -> Result<(Vec<StoredAccount>,
     let issued = verifiers::register(
         services,
         &identity.secrets,
+        Actor::Operator,
         NewVerifier {
             name: "基准测试酒店 (benchmark hotel)".to_owned(),
             category: VerifierCategory::Hotel,

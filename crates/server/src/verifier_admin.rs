@@ -2,6 +2,7 @@
 //! banks) and their API keys, on an installation's database. A key is printed
 //! once, on standard output, and never stored (only its MAC is).
 
+use shengshi_domain::security::Actor;
 use std::io::Write;
 use std::sync::Arc;
 
@@ -117,16 +118,16 @@ async fn dispatch(
     match command {
         VerifierCommand::Add { .. } => {
             let new = new.context("parsed above")?;
-            let issued = verifiers::register(services, secrets, new).await?;
+            let issued = verifiers::register(services, secrets, Actor::Operator, new).await?;
             print_key(&issued, "registered")
         }
         VerifierCommand::RotateKey { id } => {
-            let issued = verifiers::rotate_key(services, secrets, *id).await?;
+            let issued = verifiers::rotate_key(services, secrets, Actor::Operator, *id).await?;
             print_key(&issued, "new key for")
         }
         VerifierCommand::Suspend { id } | VerifierCommand::Resume { id } => {
             let active = matches!(command, VerifierCommand::Resume { .. });
-            let v = verifiers::set_active(services, *id, active).await?;
+            let v = verifiers::set_active(services, Actor::Operator, *id, active).await?;
             println!(
                 "{} {} is {}",
                 v.id,

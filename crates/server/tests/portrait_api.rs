@@ -8,6 +8,7 @@
 
 mod common;
 
+use shengshi_domain::security::Actor;
 use std::process::{Command, Output};
 use std::sync::Arc;
 
@@ -46,6 +47,7 @@ async fn add_verifier(
     let issued = verifiers::register(
         &services,
         &secrets,
+        Actor::Operator,
         NewVerifier {
             name: name.to_owned(),
             category,

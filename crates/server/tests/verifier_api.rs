@@ -4,10 +4,12 @@
 //! hotel), a code accepted by one organisation only, the same answer to a
 //! repeated scan, refusals for a purpose the organisation may not read, a
 //! revoked card, unknown and rotated-out keys and a spent rate limit, and a
-//! holder-bound SS2 code verified online.
+//! holder-bound SS2 code verified online, and hostile codes and bodies
+//! refused with their reasons.
 
 mod common;
 
+use shengshi_domain::security::Actor;
 use std::process::{Command, Output};
 use std::sync::Arc;
 
@@ -24,6 +26,7 @@ tests_on_both_backends!(
     a_hotel_verifies_a_code_once_and_the_resident_sees_it,
     keys_are_refused_when_unknown_rotated_out_or_over_their_limit,
     two_hotels_scanning_one_code_at_once_leave_exactly_one_winner,
+    hostile_codes_are_refused_each_with_its_reason_and_disclose_nothing,
 );
 
 const VERIFY: &str = "/api/v1/verifier/verifications";
@@ -48,6 +51,7 @@ async fn add_verifier(
     let issued = verifiers::register(
         &services,
         &secrets,
+        Actor::Operator,
         NewVerifier {
             name: name.to_owned(),
             category,
@@ -581,4 +585,127 @@ async fn two_hotels_scanning_one_code_at_once_leave_exactly_one_winner(backend: 
         assert_eq!(body["id"], won["id"], "round {round}");
     }
     assert_eq!(wins[0] + wins[1], 8);
+}
+
+/// A valid code with one byte of its signature's R changed, compressed (or
+/// not) as it was.
+fn with_forged_signature(code: &str) -> String {
+    use std::io::{Read, Write};
+    let packed = shengshi_eid::base45::decode(code.strip_prefix("SS1:").unwrap()).unwrap();
+    let compressed = packed.first() == Some(&0x78);
+    let mut cose = Vec::new();
+    if compressed {
+        flate2::read::ZlibDecoder::new(packed.as_slice())
+            .read_to_end(&mut cose)
+            .unwrap();
+    } else {
+        cose = packed;
+    }
+    let at = cose.len() - 60; // inside R, the signature's first half
+    cose[at] ^= 0x01;
+    let packed = if compressed {
+        let mut encoder = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::best());
+        encoder.write_all(&cose).unwrap();
+        encoder.finish().unwrap()
+    } else {
+        cose
+    };
+    format!("SS1:{}", shengshi_eid::base45::encode(&packed))
+}
+
+/// A zlib stream that inflates to far more than any code (a "zip bomb").
+fn decompression_bomb() -> String {
+    use std::io::Write;
+    let mut encoder = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::best());
+    encoder.write_all(&vec![0u8; 1 << 20]).unwrap();
+    format!(
+        "SS1:{}",
+        shengshi_eid::base45::encode(&encoder.finish().unwrap())
+    )
+}
+
+async fn hostile_codes_are_refused_each_with_its_reason_and_disclose_nothing(backend: Backend) {
+    let Some(app) = demo_app(backend).await else {
+        return;
+    };
+    let (hotel_id, hotel) = add_verifier(
+        &app,
+        "西湖大酒店",
+        VerifierCategory::Hotel,
+        vec![Purpose::HotelCheckin],
+    )
+    .await;
+    let phone = "13912345903";
+    register(&app, 0, phone).await;
+    let (sid, _) = log_in(&app, phone, CHROME_ON_ANDROID).await;
+    let (status, _, _) = call(&app, Method::POST, "/api/v1/eid/card", Some(&sid), None).await;
+    assert_eq!(status, 201);
+    let code = mint(&app, &sid, "hotel_checkin", None).await;
+    let code = code["code"].as_str().unwrap().to_owned();
+
+    let hostile = [
+        (String::new(), "bad_prefix"),
+        ("SS9:ABC".to_owned(), "bad_prefix"),
+        (format!("SS1:{}", "0".repeat(5000)), "too_large"),
+        ("SS1:abc~".to_owned(), "bad_base45"),
+        ("SS1:\u{0}".to_owned(), "bad_base45"),
+        (decompression_bomb(), "decompression_bomb"),
+        (
+            format!("SS1:{}", shengshi_eid::base45::encode(&[0xd2, 0x84, 0x43])),
+            "cbor_malformed",
+        ),
+        (with_forged_signature(&code), "bad_signature"),
+    ];
+    let refusals_before = security_refusals(&app).await.len();
+    for (text, reason) in &hostile {
+        let (status, problem, meta) = verify(&app, Some(hotel.as_str()), text).await;
+        let shown: String = text.chars().take(40).collect();
+        assert_eq!(status, 422, "{shown}: {problem}");
+        assert_eq!(
+            problem["type"], "urn:shengshi:problem:verification-code-invalid",
+            "{shown}"
+        );
+        assert_eq!(problem["errors"][0]["code"], *reason, "{shown}: {problem}");
+        assert_eq!(meta["cache_control"], "no-store");
+        for disclosed in ["attributes", "verdict", "portrait"] {
+            assert!(problem.get(disclosed).is_none(), "{shown}: {problem}");
+        }
+    }
+    // Each refusal is a security event naming the organisation and the reason.
+    let refusals = security_refusals(&app).await;
+    let hotel_uuid: uuid::Uuid = hotel_id.parse().unwrap();
+    let new: Vec<_> = refusals[refusals_before..].to_vec();
+    let expected: Vec<_> = hostile
+        .iter()
+        .map(|(_, reason)| (Some(hotel_uuid), (*reason).to_owned()))
+        .collect();
+    assert_eq!(new, expected);
+
+    // Bodies that are not a code at all: a client error, never a server one.
+    for body in [json!({ "code": 42 }), json!({}), json!(["SS1:"])] {
+        let response = app
+            .client
+            .post(app.url(VERIFY))
+            .header("authorization", format!("Bearer {hotel}"))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert!(response.status().is_client_error(), "{body}: {response:?}");
+    }
+    let response = app
+        .client
+        .post(app.url(VERIFY))
+        .header("authorization", format!("Bearer {hotel}"))
+        .header("content-type", "application/json")
+        .body(vec![0xff, 0xfe, b'{'])
+        .send()
+        .await
+        .unwrap();
+    assert!(response.status().is_client_error(), "{response:?}");
+
+    // None of it spent or disturbed the resident's real code.
+    let (status, verified, _) = verify(&app, Some(hotel.as_str()), &code).await;
+    assert_eq!(status, 200, "{verified}");
+    assert_eq!(verified["verdict"], "valid");
 }

@@ -3,12 +3,14 @@
 //! an administrator of platform operations sees the queue and decides; an
 //! approval answers the organisation's first API key once, and that key is
 //! accepted by the online verification service; the organisations are
-//! listed, suspended, resumed and given a new key.
+//! listed, suspended, resumed and given a new key, each step in the security
+//! log under the administrator who took it.
 
 mod common;
 
 use common::demo_app;
 use serde_json::{json, Value};
+use shengshi_domain::security::{Actor, SecurityEventKind};
 use shengshi_domain::{Department, Role};
 use shengshi_test_support::{tests_on_both_backends, Backend, TestApp};
 use time::Duration;
@@ -218,6 +220,33 @@ async fn an_application_is_decided_by_platform_operations_only(backend: Backend)
         verify(rotated["api_key"].as_str().unwrap().to_owned()).await,
         401
     );
+    // Registration, suspension, resumption and both keys name the
+    // administrator, not the platform's operator.
+    let store = app.db.store().await;
+    let mut events = Vec::new();
+    loop {
+        let after = events
+            .last()
+            .map_or(0, |e: &shengshi_store::LoggedSecurityEvent| e.seq);
+        let page = store.security_events(after, 1000).await.unwrap();
+        if page.is_empty() {
+            break;
+        }
+        events.extend(page);
+    }
+    let verifier_id: uuid::Uuid = verifier.parse().unwrap();
+    let about_it: Vec<_> = events
+        .iter()
+        .filter(|e| match &e.event.event {
+            SecurityEventKind::VerifierRegistered { verifier, .. }
+            | SecurityEventKind::VerifierKeyIssued { verifier, .. }
+            | SecurityEventKind::VerifierStatusChanged { verifier, .. } => *verifier == verifier_id,
+            _ => false,
+        })
+        .map(|e| &e.event.actor)
+        .collect();
+    assert_eq!(about_it, vec![&Actor::Staff { id: ops.id }; 5]);
+
     let nobody = format!("/api/v1/staff/verifiers/{}/keys", uuid::Uuid::now_v7());
     assert_eq!(
         send(&app, Method::POST, &nobody, Some(&ops_sid), None)

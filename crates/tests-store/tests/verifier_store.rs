@@ -8,6 +8,7 @@
 
 use shengshi_app::verifiers::{self, NewVerifier, VerificationRefused, VerifierGate};
 use shengshi_app::Services;
+use shengshi_domain::security::Actor;
 use shengshi_domain::{CardId, Clock, FixedClock, Timestamp};
 use shengshi_eid::{Purpose, VerifierCategory};
 use shengshi_store::{
@@ -154,6 +155,7 @@ async fn a_rotated_out_key_is_refused_by_the_service(backend: Backend) {
     let issued = verifiers::register(
         services,
         &secrets,
+        Actor::Operator,
         NewVerifier {
             name: "  西湖大酒店 ".into(),
             category: VerifierCategory::Hotel,
@@ -200,7 +202,7 @@ async fn a_rotated_out_key_is_refused_by_the_service(backend: Backend) {
         verify(old_key.clone()).await,
         Err(VerificationRefused::NotReady(_))
     ));
-    let rotated = verifiers::rotate_key(services, &secrets, issued.verifier.id)
+    let rotated = verifiers::rotate_key(services, &secrets, Actor::Operator, issued.verifier.id)
         .await
         .unwrap();
     assert_eq!(rotated.revoked, 1);
@@ -235,7 +237,7 @@ async fn a_rotated_out_key_is_refused_by_the_service(backend: Backend) {
     ));
 
     // Suspended: refused whatever the key.
-    verifiers::set_active(services, issued.verifier.id, false)
+    verifiers::set_active(services, Actor::Operator, issued.verifier.id, false)
         .await
         .unwrap();
     assert!(matches!(
@@ -262,7 +264,7 @@ async fn a_rotated_out_key_is_refused_by_the_service(backend: Backend) {
     assert!(before
         .iter()
         .all(|a| matches!(a, Err(VerificationRefused::Suspended))));
-    verifiers::set_active(services, issued.verifier.id, true)
+    verifiers::set_active(services, Actor::Operator, issued.verifier.id, true)
         .await
         .unwrap();
 
@@ -271,6 +273,7 @@ async fn a_rotated_out_key_is_refused_by_the_service(backend: Backend) {
         verifiers::register(
             services,
             &secrets,
+            Actor::Operator,
             NewVerifier {
                 name: "西湖大酒店".into(),
                 category: VerifierCategory::Hotel,
