@@ -32,19 +32,19 @@ pub struct SizeRow {
 /// What one run measured.
 #[derive(Debug, Clone)]
 pub struct BenchReport {
-    /// Ed25519 `verify_strict` of the code's Sig_structure, per second (fastest batch).
+    /// Ed25519 `verify_strict` of the code's Sig_structure, per second (median batch).
     pub raw_per_second: f64,
     /// `verify_presentation` of the hotel_checkin code with a status list, per
-    /// second (fastest batch of as many calls, alternating with the raw batches).
+    /// second (median batch of as many calls, alternating with the raw batches).
     pub full_per_second: f64,
-    /// `full_per_second / raw_per_second`.
+    /// The median of the adjacent batch pairs' full/raw ratios.
     pub ratio: f64,
     pub passed: bool,
     /// Raw verifications per second with the other algorithms (information only).
     pub other_raw_per_second: Vec<(Algorithm, f64)>,
     pub sizes: Vec<SizeRow>,
     /// Mode (b): issuer Ed25519 + device ES256 strict verifications of one
-    /// `SS2` code, per second (fastest batch).
+    /// `SS2` code, per second (median batch).
     pub holder_raw_per_second: f64,
     /// `verify_presentation` of the hotel_checkin `SS2` code, no cache.
     pub holder_full_per_second: f64,
@@ -92,12 +92,12 @@ fn calibrate(target: Duration, mut f: impl FnMut()) -> u32 {
 }
 
 /// Alternates small batches of `a` and `b` (the same number of calls each,
-/// about 0.5 ms) for `total`, after a warm-up, and returns the rate
-/// (operations per second) of the fastest batch of each and their ratio b/a.
-/// Other work on the machine (another process, or a busy hyperthread sibling)
-/// only ever slows a batch down; with batches this short and this many, each
-/// side has batches that ran undisturbed, so the fastest ones compare the code
-/// and not the load.
+/// about 0.5 ms) for `total`, after a warm-up, and returns the rates
+/// (operations per second) of the median batch of each and the median of
+/// the pairs' ratios b/a. Each pair is two adjacent batches (a first, then b
+/// first, in turn), run at the same machine speed: a virtual machine's speed
+/// drifts by more than the difference measured, so the batches are compared
+/// pair by pair, and the median ignores the pairs another process disturbed.
 fn paired_batches(total: Duration, mut a: impl FnMut(), mut b: impl FnMut()) -> (f64, f64, f64) {
     let batch = calibrate(Duration::from_micros(500), &mut a);
     let time = |f: &mut dyn FnMut()| {
@@ -112,14 +112,27 @@ fn paired_batches(total: Duration, mut a: impl FnMut(), mut b: impl FnMut()) -> 
         time(&mut a);
         time(&mut b);
     }
-    let (mut best_a, mut best_b) = (f64::MAX, f64::MAX);
+    let mut pairs: Vec<(f64, f64)> = Vec::new();
     let start = Instant::now();
-    while start.elapsed() < total {
-        best_a = best_a.min(time(&mut a));
-        best_b = best_b.min(time(&mut b));
+    while start.elapsed() < total || pairs.is_empty() {
+        let pair = if pairs.len().is_multiple_of(2) {
+            let t_a = time(&mut a);
+            (t_a, time(&mut b))
+        } else {
+            let t_b = time(&mut b);
+            (time(&mut a), t_b)
+        };
+        pairs.push(pair);
     }
-    let (rate_a, rate_b) = (f64::from(batch) / best_a, f64::from(batch) / best_b);
-    (rate_a, rate_b, rate_b / rate_a)
+    let median = |mut values: Vec<f64>| {
+        values.sort_by(f64::total_cmp);
+        values[values.len() / 2]
+    };
+    let ratio = median(pairs.iter().map(|(t_a, t_b)| t_a / t_b).collect());
+    let rate = |times: Vec<f64>| f64::from(batch) / median(times);
+    let rate_a = rate(pairs.iter().map(|p| p.0).collect());
+    let rate_b = rate(pairs.iter().map(|p| p.1).collect());
+    (rate_a, rate_b, ratio)
 }
 
 fn resident() -> Attributes {
@@ -199,8 +212,8 @@ pub fn raw_eddsa_per_second(total: Duration) -> Result<f64, String> {
 }
 
 /// Runs the benchmark: raw and full verification alternate in batches of about
-/// 0.5 ms for `rounds × round × 2` (after 200 ms of warm-up); the fastest batch
-/// of each counts. The other algorithms' raw rates are measured for `round` each.
+/// 0.5 ms for `rounds × round × 2` (after 200 ms of warm-up); the median of
+/// the adjacent pairs' ratios counts (see `paired_batches`). The other algorithms' raw rates are measured for `round` each.
 pub fn run(rounds: u32, round: Duration) -> Result<BenchReport, String> {
     let attributes = resident();
     let keys: Vec<SoftwareKey> = Algorithm::ALL
@@ -428,7 +441,7 @@ impl fmt::Display for BenchReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(
             f,
-            "e-ID verification on one thread: raw and full alternate in ~0.5 ms batches for {} ms; fastest batch of each:",
+            "e-ID verification on one thread: raw and full alternate in ~0.5 ms batches for {} ms; median of the adjacent pairs:",
             (self.round * self.rounds.max(1) * 2).as_millis()
         )?;
         writeln!(

@@ -13,7 +13,7 @@ use std::time::Duration;
 #[derive(Args, Debug)]
 pub struct EidBenchArgs {
     /// Raw and full verification alternate in ~0.5 ms batches for rounds × round-ms × 2;
-    /// the fastest batch of each counts.
+    /// the median of the adjacent pairs' ratios counts.
     #[arg(long, default_value_t = 5)]
     pub rounds: u32,
     /// Length of one round, in milliseconds.
