@@ -5,7 +5,9 @@
 
 mod common;
 
-use common::{call, code_from_outbox, demo_app, log_in, register, CHROME_ON_ANDROID};
+use common::{
+    call, code_from_outbox, demo_app, log_in, register, security_events, CHROME_ON_ANDROID,
+};
 use reqwest::Method;
 use serde_json::{json, Value};
 use shengshi_domain::{Department, Role, SecurityEventKind};
@@ -195,20 +197,10 @@ async fn a_counter_check_evicts_a_squatter_and_leads_to_l3(backend: Backend) {
     // (The log is written in batches: stopping the app flushes it.)
     let db = app.stop().await;
     let store = db.store().await;
-    let mut events = Vec::new();
-    loop {
-        let after = events
-            .last()
-            .map_or(0, |e: &shengshi_store::LoggedSecurityEvent| e.seq);
-        let page = store.security_events(after, 1000).await.unwrap();
-        if page.is_empty() {
-            break;
-        }
-        events.extend(page);
-    }
+    let events = security_events(store.as_ref()).await;
     let evictions: Vec<_> = events
         .iter()
-        .filter_map(|e| match &e.event.event {
+        .filter_map(|e| match &e.event {
             SecurityEventKind::AccountEvicted {
                 account,
                 replacement,
@@ -223,7 +215,7 @@ async fn a_counter_check_evicts_a_squatter_and_leads_to_l3(backend: Backend) {
     );
     let checks_logged = events
         .iter()
-        .filter(|e| matches!(e.event.event, SecurityEventKind::CounterVerified { .. }))
+        .filter(|e| matches!(e.event, SecurityEventKind::CounterVerified { .. }))
         .count();
     assert_eq!(checks_logged, 2);
 }

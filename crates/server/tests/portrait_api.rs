@@ -12,7 +12,7 @@ use shengshi_domain::security::Actor;
 use std::process::{Command, Output};
 use std::sync::Arc;
 
-use common::{call, demo_app, log_in, register, CHROME_ON_ANDROID};
+use common::{call, demo_app, log_in, register, security_events, CHROME_ON_ANDROID};
 use reqwest::Method;
 use serde_json::{json, Value};
 use sha2::Digest;
@@ -157,20 +157,14 @@ async fn resident_with_card(app: &TestApp, phone: &str) -> (String, String) {
 }
 
 async fn refusals(app: &TestApp) -> Vec<(Option<uuid::Uuid>, String)> {
-    let store = app.db.store().await;
-    let mut found = Vec::new();
-    let mut after = 0;
-    loop {
-        let page = store.security_events(after, 1000).await.unwrap();
-        let Some(last) = page.last() else {
-            return found;
-        };
-        after = last.seq;
-        found.extend(page.into_iter().filter_map(|e| match e.event.event {
+    security_events(app.db.store().await.as_ref())
+        .await
+        .into_iter()
+        .filter_map(|e| match e.event {
             SecurityEventKind::VerificationRefused { verifier, reason } => Some((verifier, reason)),
             _ => None,
-        }));
-    }
+        })
+        .collect()
 }
 
 async fn a_hotel_sees_the_portrait_through_its_link_and_the_resident_sees_that(backend: Backend) {

@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{call, demo_app, log_in, register, CHROME_ON_ANDROID};
+use common::{call, demo_app, log_in, register, security_events, CHROME_ON_ANDROID};
 use reqwest::Method;
 use serde_json::{json, Value};
 use shengshi_domain::access::{Accessor, Purpose};
@@ -337,21 +337,13 @@ async fn closing_an_account_erases_it_and_the_log_still_verifies(backend: Backen
             .await
             .unwrap();
     assert!(report.entries > 0, "{report:?}");
-    // The demo seed logs thousands of events first: read them all.
-    let mut names = Vec::new();
-    let mut erasers = Vec::new();
-    let mut after = 0;
-    loop {
-        let page = services.store.security_events(after, 1000).await.unwrap();
-        let Some(last) = page.last() else { break };
-        after = last.seq;
-        names.extend(page.iter().map(|e| e.event.event.name()));
-        erasers.extend(
-            page.iter()
-                .filter(|e| e.event.event.name() == "data_key_destroyed")
-                .map(|e| e.event.actor.clone()),
-        );
-    }
+    let events = security_events(services.store.as_ref()).await;
+    let names: Vec<_> = events.iter().map(|e| e.event.name()).collect();
+    let erasers: Vec<_> = events
+        .iter()
+        .filter(|e| e.event.name() == "data_key_destroyed")
+        .map(|e| e.actor.clone())
+        .collect();
     assert!(
         matches!(erasers.as_slice(), [shengshi_domain::Actor::Subject { .. }]),
         "the resident erased their own data: {erasers:?}"

@@ -13,7 +13,7 @@ use shengshi_domain::security::Actor;
 use std::process::{Command, Output};
 use std::sync::Arc;
 
-use common::{call, demo_app, log_in, register, CHROME_ON_ANDROID};
+use common::{call, demo_app, log_in, register, security_events, CHROME_ON_ANDROID};
 use reqwest::Method;
 use serde_json::{json, Value};
 use shengshi_app::verifiers::{self, NewVerifier};
@@ -204,24 +204,8 @@ async fn holder_code(app: &TestApp, sid: &str) -> String {
     .unwrap()
 }
 
-/// Every security event (a demo installation starts with one per fictional
-/// resident, so page through them).
-async fn security_events(app: &TestApp) -> Vec<shengshi_domain::SecurityEvent> {
-    let store = app.db.store().await;
-    let mut events = Vec::new();
-    let mut after = 0;
-    loop {
-        let page = store.security_events(after, 1000).await.unwrap();
-        let Some(last) = page.last() else {
-            return events;
-        };
-        after = last.seq;
-        events.extend(page.into_iter().map(|e| e.event));
-    }
-}
-
 async fn security_refusals(app: &TestApp) -> Vec<(Option<uuid::Uuid>, String)> {
-    security_events(app)
+    security_events(app.db.store().await.as_ref())
         .await
         .into_iter()
         .filter_map(|e| match e.event {
@@ -419,7 +403,7 @@ async fn a_hotel_verifies_a_code_once_and_the_resident_sees_it(backend: Backend)
     assert!(refusals.contains(&(Some(station_uuid), "already_used".to_owned())));
     assert!(refusals.contains(&(Some(hotel_uuid), "purpose_not_allowed".to_owned())));
     assert!(refusals.contains(&(Some(hotel_uuid), "revoked".to_owned())));
-    let dump = format!("{:?}", security_events(&app).await);
+    let dump = format!("{:?}", security_events(app.db.store().await.as_ref()).await);
     assert!(!dump.contains(&name) && !dump.contains(&id_number));
 }
 

@@ -8,7 +8,7 @@
 
 mod common;
 
-use common::demo_app;
+use common::{demo_app, security_events};
 use serde_json::{json, Value};
 use shengshi_domain::security::{Actor, SecurityEventKind};
 use shengshi_domain::{Department, Role};
@@ -223,27 +223,17 @@ async fn an_application_is_decided_by_platform_operations_only(backend: Backend)
     // Registration, suspension, resumption and both keys name the
     // administrator, not the platform's operator.
     let store = app.db.store().await;
-    let mut events = Vec::new();
-    loop {
-        let after = events
-            .last()
-            .map_or(0, |e: &shengshi_store::LoggedSecurityEvent| e.seq);
-        let page = store.security_events(after, 1000).await.unwrap();
-        if page.is_empty() {
-            break;
-        }
-        events.extend(page);
-    }
+    let events = security_events(store.as_ref()).await;
     let verifier_id: uuid::Uuid = verifier.parse().unwrap();
     let about_it: Vec<_> = events
         .iter()
-        .filter(|e| match &e.event.event {
+        .filter(|e| match &e.event {
             SecurityEventKind::VerifierRegistered { verifier, .. }
             | SecurityEventKind::VerifierKeyIssued { verifier, .. }
             | SecurityEventKind::VerifierStatusChanged { verifier, .. } => *verifier == verifier_id,
             _ => false,
         })
-        .map(|e| &e.event.actor)
+        .map(|e| &e.actor)
         .collect();
     assert_eq!(about_it, vec![&Actor::Staff { id: ops.id }; 5]);
 

@@ -12,6 +12,23 @@ pub const CHROME_ON_ANDROID: &str = "Mozilla/5.0 (Linux; Android 14; Pixel 8) Ap
 pub const FIREFOX_ON_WINDOWS: &str =
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:125.0) Gecko/20100101 Firefox/125.0";
 
+/// Every security event in `store`, oldest first. A demo installation starts
+/// with thousands (one per fictional resident), so they are read page by page.
+pub async fn security_events(
+    store: &dyn shengshi_store::Store,
+) -> Vec<shengshi_domain::SecurityEvent> {
+    let mut events = Vec::new();
+    let mut after = 0;
+    loop {
+        let page = store.security_events(after, 1000).await.unwrap();
+        let Some(last) = page.last() else {
+            return events;
+        };
+        after = last.seq;
+        events.extend(page.into_iter().map(|e| e.event));
+    }
+}
+
 pub async fn demo_app(backend: Backend) -> Option<TestApp> {
     let db = TestDb::new(backend).await?;
     Some(
