@@ -12,7 +12,7 @@ use shengshi_domain::security::Actor;
 use std::process::{Command, Output};
 use std::sync::Arc;
 
-use common::{call, demo_app, log_in, register, security_events, CHROME_ON_ANDROID};
+use common::{call, demo_app, resident_with_card, security_events};
 use reqwest::Method;
 use serde_json::{json, Value};
 use sha2::Digest;
@@ -144,16 +144,6 @@ async fn mint(app: &TestApp, sid: &str, purpose: &str, category: &str) -> String
     .await;
     assert_eq!(status, 201, "{code}");
     code["code"].as_str().unwrap().to_owned()
-}
-
-/// A resident (demo example 0, who has a registry portrait) with a card.
-async fn resident_with_card(app: &TestApp, phone: &str) -> (String, String) {
-    register(app, 0, phone).await;
-    let (name, _) = app.demo.as_ref().unwrap().examples[0].clone();
-    let (sid, _) = log_in(app, phone, CHROME_ON_ANDROID).await;
-    let (status, _, _) = call(app, Method::POST, "/api/v1/eid/card", Some(&sid), None).await;
-    assert_eq!(status, 201);
-    (sid, name)
 }
 
 async fn refusals(app: &TestApp) -> Vec<(Option<uuid::Uuid>, String)> {

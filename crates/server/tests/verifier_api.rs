@@ -13,7 +13,9 @@ use shengshi_domain::security::Actor;
 use std::process::{Command, Output};
 use std::sync::Arc;
 
-use common::{call, demo_app, log_in, register, security_events, CHROME_ON_ANDROID};
+use common::{
+    call, demo_app, log_in, register, resident_with_card, security_events, CHROME_ON_ANDROID,
+};
 use reqwest::Method;
 use serde_json::{json, Value};
 use shengshi_app::verifiers::{self, NewVerifier};
@@ -219,12 +221,8 @@ async fn a_hotel_verifies_a_code_once_and_the_resident_sees_it(backend: Backend)
     let Some(app) = demo_app(backend).await else {
         return;
     };
-    let phone = "13912345901";
-    register(&app, 0, phone).await;
-    let (name, id_number) = app.demo.as_ref().unwrap().examples[0].clone();
-    let (sid, _) = log_in(&app, phone, CHROME_ON_ANDROID).await;
-    let (status, _, _) = call(&app, Method::POST, "/api/v1/eid/card", Some(&sid), None).await;
-    assert_eq!(status, 201);
+    let (sid, name) = resident_with_card(&app, "13912345901").await;
+    let (_, id_number) = app.demo.as_ref().unwrap().examples[0].clone();
 
     let (hotel_id, hotel) = add_verifier(
         &app,
@@ -523,11 +521,7 @@ async fn two_hotels_scanning_one_code_at_once_leave_exactly_one_winner(backend: 
     let Some(app) = demo_app(backend).await else {
         return;
     };
-    let phone = "13912345911";
-    register(&app, 0, phone).await;
-    let (sid, _) = log_in(&app, phone, CHROME_ON_ANDROID).await;
-    let (status, _, _) = call(&app, Method::POST, "/api/v1/eid/card", Some(&sid), None).await;
-    assert_eq!(status, 201);
+    let (sid, _) = resident_with_card(&app, "13912345911").await;
     let (_, west) = add_verifier(
         &app,
         "西湖大酒店",
@@ -619,11 +613,7 @@ async fn hostile_codes_are_refused_each_with_its_reason_and_disclose_nothing(bac
         vec![Purpose::HotelCheckin],
     )
     .await;
-    let phone = "13912345903";
-    register(&app, 0, phone).await;
-    let (sid, _) = log_in(&app, phone, CHROME_ON_ANDROID).await;
-    let (status, _, _) = call(&app, Method::POST, "/api/v1/eid/card", Some(&sid), None).await;
-    assert_eq!(status, 201);
+    let (sid, _) = resident_with_card(&app, "13912345903").await;
     let code = mint(&app, &sid, "hotel_checkin", None).await;
     let code = code["code"].as_str().unwrap().to_owned();
 

@@ -29,6 +29,17 @@ pub async fn security_events(
     }
 }
 
+/// A resident (demo example 0, who has a registry portrait) registered on
+/// `phone`, logged in, with an activated e-ID card: their `sid` and name.
+pub async fn resident_with_card(app: &TestApp, phone: &str) -> (String, String) {
+    register(app, 0, phone).await;
+    let (name, _) = app.demo.as_ref().unwrap().examples[0].clone();
+    let (sid, _) = log_in(app, phone, CHROME_ON_ANDROID).await;
+    let (status, _, _) = call(app, Method::POST, "/api/v1/eid/card", Some(&sid), None).await;
+    assert_eq!(status, 201);
+    (sid, name)
+}
+
 pub async fn demo_app(backend: Backend) -> Option<TestApp> {
     let db = TestDb::new(backend).await?;
     Some(
