@@ -42,67 +42,17 @@ fn checkpoint_from_row(r: sqlx::sqlite::SqliteRow) -> Result<StoredCheckpoint, S
     })
 }
 
-/// Inserts a batch's entries with one statement (each statement is a round
-/// trip to the writer's thread).
-async fn insert_entries(
-    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+/// Inserts entries, on the access log's own connection (`crate::direct`).
+fn insert_entries(
+    tx: &rusqlite::Transaction<'_>,
     entries: &[StoredAccessEntry],
 ) -> Result<(), StoreError> {
-    // 5 parameters a row; SQLite allows 32,766 in one statement.
-    for chunk in entries.chunks(1000) {
-        let indices = chunk
-            .iter()
-            .map(|e| column(e.leaf_index))
-            .collect::<Result<Vec<_>, _>>()?;
-        let mut insert = sqlx::QueryBuilder::<sqlx::Sqlite>::new(format!(
-            "INSERT INTO access_log ({ENTRY_COLUMNS}) "
-        ));
-        insert.push_values(chunk.iter().zip(indices), |mut b, (e, index)| {
-            b.push_bind(index)
-                .push_bind(e.subject.as_uuid())
-                .push_bind(e.at.unix_millis())
-                .push_bind(&e.entry)
-                .push_bind(&e.leaf_hash);
-        });
-        insert.build().execute(&mut **tx).await.map_err(db)?;
-    }
-    Ok(())
-}
-
-async fn insert_checkpoint(
-    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
-    c: &StoredCheckpoint,
-) -> Result<(), StoreError> {
-    sqlx::query(&format!(
-        "INSERT INTO access_checkpoints ({CHECKPOINT_COLUMNS}) VALUES ($1, $2, $3, $4, $5)"
-    ))
-    .bind(column(c.tree_size)?)
-    .bind(&c.root_hash)
-    .bind(&c.right_edge)
-    .bind(&c.note)
-    .bind(c.created_at.unix_millis())
-    .execute(&mut **tx)
-    .await
-    .map_err(db)?;
-    Ok(())
-}
-
-/// Writes a batch's checkpoint and entries, if the log is where the batch
-/// starts (otherwise the caller drops the transaction).
-fn append_batch(tx: &rusqlite::Transaction<'_>, batch: &AccessBatch) -> Result<(), StoreError> {
-    let latest: i64 = tx
-        .prepare_cached("SELECT coalesce(max(tree_size), 0) FROM access_checkpoints")
-        .and_then(|mut latest| latest.query_row([], |row| row.get(0)))
-        .map_err(sqlite)?;
-    if latest != column(batch.previous_size)? {
-        return Err(batch.not_continuing());
-    }
     let mut insert = tx
         .prepare_cached(&format!(
             "INSERT INTO access_log ({ENTRY_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5)"
         ))
         .map_err(sqlite)?;
-    for e in &batch.entries {
+    for e in entries {
         insert
             .execute(rusqlite::params![
                 column(e.leaf_index)?,
@@ -113,7 +63,13 @@ fn append_batch(tx: &rusqlite::Transaction<'_>, batch: &AccessBatch) -> Result<(
             ])
             .map_err(sqlite)?;
     }
-    let c = &batch.checkpoint;
+    Ok(())
+}
+
+fn insert_checkpoint(
+    tx: &rusqlite::Transaction<'_>,
+    c: &StoredCheckpoint,
+) -> Result<(), StoreError> {
     tx.prepare_cached(&format!(
         "INSERT INTO access_checkpoints ({CHECKPOINT_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5)"
     ))
@@ -127,6 +83,20 @@ fn append_batch(tx: &rusqlite::Transaction<'_>, batch: &AccessBatch) -> Result<(
     ])
     .map_err(sqlite)?;
     Ok(())
+}
+
+/// Writes a batch's entries and checkpoint, if the log is where the batch
+/// starts (otherwise the caller drops the transaction).
+fn append_batch(tx: &rusqlite::Transaction<'_>, batch: &AccessBatch) -> Result<(), StoreError> {
+    let latest: i64 = tx
+        .prepare_cached("SELECT coalesce(max(tree_size), 0) FROM access_checkpoints")
+        .and_then(|mut latest| latest.query_row([], |row| row.get(0)))
+        .map_err(sqlite)?;
+    if latest != column(batch.previous_size)? {
+        return Err(batch.not_continuing());
+    }
+    insert_entries(tx, &batch.entries)?;
+    insert_checkpoint(tx, &batch.checkpoint)
 }
 
 #[async_trait]
@@ -265,11 +235,12 @@ impl AccessLogStore for SqliteStore {
         entries: &[StoredAccessEntry],
         checkpoints: &[StoredCheckpoint],
     ) -> Result<(), StoreError> {
-        let (_turn, mut tx) = self.begin_write().await?;
-        insert_entries(&mut tx, entries).await?;
-        for checkpoint in checkpoints {
-            insert_checkpoint(&mut tx, checkpoint).await?;
-        }
-        tx.commit().await.map_err(db)
+        self.write_directly(|tx| {
+            insert_entries(tx, entries)?;
+            checkpoints
+                .iter()
+                .try_for_each(|checkpoint| insert_checkpoint(tx, checkpoint))
+        })
+        .await
     }
 }

@@ -4,8 +4,8 @@
 //! power loss. Every write starts with `BEGIN IMMEDIATE`, which takes the
 //! write lock up front (a deferred transaction that later writes gets
 //! SQLITE_BUSY whatever the busy timeout). Writes go through one sqlx writer
-//! connection, except the access log's batches, which have a connection of
-//! their own (`direct`); the two take turns through
+//! connection, except the access log's (its batches, an imported log), which
+//! have a connection of their own (`direct`); the two take turns through
 //! [`SqliteStore::write_turn`], and other processes' writers through SQLite's
 //! write lock. Reads use a separate pool and never block a writer.
 
