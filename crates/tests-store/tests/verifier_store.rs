@@ -70,6 +70,21 @@ fn key(verifier: &StoredVerifier, mac: u8, at: Timestamp) -> StoredVerifierKey {
     }
 }
 
+/// An organisation stored with its first key (whose MAC is `mac` repeated).
+async fn registered(
+    store: &std::sync::Arc<dyn shengshi_store::Store>,
+    name: &str,
+    category: &str,
+    purposes: &[&str],
+    mac: u8,
+    at: Timestamp,
+) -> (StoredVerifier, StoredVerifierKey) {
+    let organisation = verifier(name, category, purposes, at);
+    let first = key(&organisation, mac, at);
+    store.insert_verifier(&organisation, &first).await.unwrap();
+    (organisation, first)
+}
+
 async fn keys_are_found_by_id_and_rotation_revokes_the_older_ones(backend: Backend) {
     let Some(TestServices {
         db,
@@ -80,14 +95,15 @@ async fn keys_are_found_by_id_and_rotation_revokes_the_older_ones(backend: Backe
         return;
     };
     let store = &services.store;
-    let hotel = verifier(
+    let (hotel, first) = registered(
+        store,
         "西湖大酒店",
         "hotel",
         &["hotel_checkin", "age_over_18"],
+        1,
         clock.now(),
-    );
-    let first = key(&hotel, 1, clock.now());
-    store.insert_verifier(&hotel, &first).await.unwrap();
+    )
+    .await;
     assert_eq!(store.verifier(hotel.id).await.unwrap(), Some(hotel.clone()));
     assert_eq!(
         store.verifier_key(first.id).await.unwrap(),
@@ -360,11 +376,9 @@ async fn two_organisations_claiming_one_code_at_once_leave_one_owner(backend: Ba
     };
     let store = services.store.clone();
     let now = clock.now();
-    let hotel = verifier("西湖大酒店", "hotel", &["age_over_18"], now);
-    let shop = verifier("便利店", "retail", &["age_over_18"], now);
-    let (hotel_key, shop_key) = (key(&hotel, 1, now), key(&shop, 2, now));
-    store.insert_verifier(&hotel, &hotel_key).await.unwrap();
-    store.insert_verifier(&shop, &shop_key).await.unwrap();
+    let (hotel, hotel_key) =
+        registered(&store, "西湖大酒店", "hotel", &["age_over_18"], 1, now).await;
+    let (shop, shop_key) = registered(&store, "便利店", "retail", &["age_over_18"], 2, now).await;
     let card = card(&services, &clock, 4242).await;
     let mut wins = [0, 0];
     for round in 0..10u8 {
@@ -442,11 +456,8 @@ async fn claims_committed_together_keep_the_first_owner_of_each_code(backend: Ba
     };
     let store = services.store.clone();
     let now = clock.now();
-    let hotel = verifier("西湖大酒店", "hotel", &["age_over_18"], now);
-    let shop = verifier("便利店", "retail", &["age_over_18"], now);
-    let (hk, sk) = (key(&hotel, 1, now), key(&shop, 2, now));
-    store.insert_verifier(&hotel, &hk).await.unwrap();
-    store.insert_verifier(&shop, &sk).await.unwrap();
+    let (hotel, hk) = registered(&store, "西湖大酒店", "hotel", &["age_over_18"], 1, now).await;
+    let (shop, sk) = registered(&store, "便利店", "retail", &["age_over_18"], 2, now).await;
     let card = card(&services, &clock, 4343).await;
     let at = |ms: i64| now.plus(Duration::milliseconds(ms));
     assert_eq!(settle(&store, &[]).await, vec![]);
@@ -527,11 +538,9 @@ async fn a_claim_is_checked_against_its_key_verifier_and_card(backend: Backend) 
     };
     let store = services.store.clone();
     let now = clock.now();
-    let hotel = verifier("西湖大酒店", "hotel", &["age_over_18"], now);
-    let shop = verifier("便利店", "retail", &["age_over_18"], now);
-    let (old_key, sk) = (key(&hotel, 1, now), key(&shop, 2, now));
-    store.insert_verifier(&hotel, &old_key).await.unwrap();
-    store.insert_verifier(&shop, &sk).await.unwrap();
+    let (hotel, old_key) =
+        registered(&store, "西湖大酒店", "hotel", &["age_over_18"], 1, now).await;
+    let (shop, _) = registered(&store, "便利店", "retail", &["age_over_18"], 2, now).await;
     let new_key = key(&hotel, 3, now.plus(Duration::seconds(1)));
     store.replace_verifier_keys(&new_key).await.unwrap();
     let live = card(&services, &clock, 7001).await;
@@ -625,9 +634,7 @@ async fn a_batch_that_does_not_continue_the_log_keeps_no_claim(backend: Backend)
     };
     let store = services.store.clone();
     let now = clock.now();
-    let hotel = verifier("西湖大酒店", "hotel", &["age_over_18"], now);
-    let hk = key(&hotel, 1, now);
-    store.insert_verifier(&hotel, &hk).await.unwrap();
+    let (hotel, hk) = registered(&store, "西湖大酒店", "hotel", &["age_over_18"], 1, now).await;
     let card = card(&services, &clock, 8001).await;
     let size_before = store
         .latest_access_checkpoint()
@@ -782,9 +789,7 @@ async fn a_storm_killed_mid_batch_keeps_every_answer_and_no_claim_without_its_en
     };
     let store = services.store.clone();
     let now = clock.now();
-    let hotel = verifier("西湖大酒店", "hotel", &["hotel_checkin"], now);
-    let hk = key(&hotel, 1, now);
-    store.insert_verifier(&hotel, &hk).await.unwrap();
+    let (hotel, hk) = registered(&store, "西湖大酒店", "hotel", &["hotel_checkin"], 1, now).await;
     let mut indices = Vec::new();
     for index in 9101..9109 {
         indices.push(card(&services, &clock, index).await.status_index);
